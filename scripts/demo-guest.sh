@@ -1,0 +1,48 @@
+#!/bin/bash
+# The demo, run inside the test VM by scripts/demo.sh.
+set -e
+KO=$RNETNS_TOP/rnetns.ko
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+say "A namespace that exists before rnetns is loaded"
+run ip netns add before
+
+say "Load rnetns: every existing namespace is set up"
+run insmod "$KO"
+dmesg | grep rnetns: | tail -n 1
+
+say "init_net's view"
+run cat /proc/net/rnetns
+run stat -L -c 'netns inode %i' /proc/self/ns/net
+
+say "Namespaces made after loading, each sees only itself"
+run ip netns add red
+run ip netns add blue
+for ns in before red blue; do
+	run ip netns exec $ns cat /proc/net/rnetns
+	run stat -L -c "inode of $ns: %i" /run/netns/$ns
+done
+run unshare -n cat /proc/net/rnetns
+
+say "Two namespaces joined by veth: traffic shows in each one's counters"
+run ip link add veth-red netns red type veth peer name veth-blue netns blue
+run ip -n red addr add 10.99.0.1/24 dev veth-red
+run ip -n blue addr add 10.99.0.2/24 dev veth-blue
+run ip -n red link set veth-red up
+run ip -n blue link set veth-blue up
+run ip netns exec red ping -c 3 -i 0.2 -q 10.99.0.2 || true
+run ip netns exec red cat /proc/net/rnetns
+run ip netns exec blue cat /proc/net/rnetns
+
+say "Lifecycle totals (init_net only, root only)"
+run cat /proc/net/rnetns_lifecycle
+run ip netns del red
+run ip netns del blue
+sleep 1
+run cat /proc/net/rnetns_lifecycle
+
+say "Unload: every namespace is torn down"
+run rmmod rnetns
+dmesg | grep rnetns: | tail -n 2
+run ip netns del before

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Headers of the kernel APIs rnetns binds to (input of bindgen, see Kbuild).
+ */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/proc_fs.h>
+#include <linux/rcupdate.h>
+#include <linux/seq_file.h>
+#include <linux/uidgid.h>
+#include <net/net_namespace.h>
+
+#include "helpers.h"

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One-line wrappers for static inline kernel helpers that Rust cannot call,
+ * in the manner of the kernel's rust/helpers/. No logic lives here.
+ */
+#include <linux/fs.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/seq_file_net.h>
+#include <linux/timekeeping.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include "helpers.h"
+
+void *rnetns_net_generic(const struct net *net, unsigned int id)
+{
+	return net_generic(net, id);
+}
+
+struct net *rnetns_seq_file_single_net(struct seq_file *seq)
+{
+	return seq_file_single_net(seq);
+}
+
+struct net *rnetns_file_single_net(struct file *file)
+{
+	return seq_file_single_net(file->private_data);
+}
+
+void *rnetns_seq_pde_data(const struct seq_file *seq)
+{
+	return pde_data(file_inode(seq->file));
+}
+
+void *rnetns_file_pde_data(const struct file *file)
+{
+	return pde_data(file_inode(file));
+}
+
+u64 rnetns_ktime_get_boot_ns(void)
+{
+	return ktime_get_boottime_ns();
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One-line wrappers for static inline kernel helpers that Rust cannot call,
+ * in the manner of the kernel's rust/helpers/. No logic lives here.
+ */
+#ifndef RNETNS_HELPERS_H
+#define RNETNS_HELPERS_H
+
+#include <linux/types.h>
+
+struct file;
+struct net;
+struct seq_file;
+
+void *rnetns_net_generic(const struct net *net, unsigned int id);
+struct net *rnetns_seq_file_single_net(struct seq_file *seq);
+struct net *rnetns_file_single_net(struct file *file);
+void *rnetns_seq_pde_data(const struct seq_file *seq);
+void *rnetns_file_pde_data(const struct file *file);
+u64 rnetns_ktime_get_boot_ns(void);
+
+#endif /* RNETNS_HELPERS_H */

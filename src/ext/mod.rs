@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe abstractions over the kernel C APIs rnetns needs that the `kernel`
+//! crate of Linux 6.12 does not wrap: network namespaces and their
+//! `pernet_operations`, per-namespace proc files and seq_file output.
+//!
+//! This is the only part of the module that contains `unsafe` code. It is
+//! shaped like the `kernel` crate: C objects are wrapped in
+//! [`kernel::types::Opaque`], C callbacks are `extern "C"` trampolines over
+//! traits, and registrations undo themselves in `Drop`. The rest of the module
+//! uses these types without any `unsafe`.
+
+pub(crate) mod bindings;
+pub(crate) mod net;
+pub(crate) mod pernet;
+pub(crate) mod proc;
+pub(crate) mod time;

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Network namespaces (`struct net`).
+//!
+//! C header: [`include/net/net_namespace.h`](srctree/include/net/net_namespace.h)
+
+use super::bindings;
+use kernel::types::Opaque;
+
+/// A network namespace.
+///
+/// Wraps the C `struct net`. Code outside the abstraction layer only sees it
+/// by reference, handed out by the callbacks of [`super::pernet`] and
+/// [`super::proc`].
+///
+/// # Invariants
+///
+/// A `&Net` refers to a `struct net` that stays allocated for the lifetime of
+/// the reference: every callback that hands one out runs while the netns core
+/// (or an open proc file) holds the namespace.
+#[repr(transparent)]
+pub(crate) struct Net(Opaque<bindings::net>);
+
+impl Net {
+    /// Creates a reference to a `Net` from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a `struct net` that stays allocated for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *const bindings::net) -> &'a Self {
+        // SAFETY: `Net` is `repr(transparent)` over `Opaque<bindings::net>`,
+        // which has the layout of `bindings::net`; the caller guarantees the
+        // pointee stays allocated for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Returns the raw pointer to the C `struct net`.
+    pub(crate) fn as_raw(&self) -> *mut bindings::net {
+        self.0.get()
+    }
+
+    /// The namespace's inode number, as `stat -L /proc/<pid>/ns/net` shows.
+    ///
+    /// Assigned before any pernet `init` runs and never changed afterwards.
+    pub(crate) fn inum(&self) -> u32 {
+        // SAFETY: by the type invariant the namespace is allocated; `ns.inum`
+        // is written once in `preinit_net()`, before it is shared.
+        unsafe { (*self.as_raw()).ns.inum }
+    }
+
+    /// The namespace's cookie: a number unique for the life of the system
+    /// (the one `SO_NETNS_COOKIE` returns).
+    pub(crate) fn cookie(&self) -> u64 {
+        // SAFETY: by the type invariant the namespace is allocated;
+        // `net_cookie` is written once in `preinit_net()`, before it is shared.
+        unsafe { (*self.as_raw()).net_cookie }
+    }
+
+    /// Whether this is `init_net`, the namespace the system booted in.
+    pub(crate) fn is_init_net(&self) -> bool {
+        core::ptr::eq(self.as_raw(), core::ptr::addr_of!(bindings::init_net))
+    }
+
+    /// The user namespace that owns this network namespace.
+    pub(crate) fn user_ns(&self) -> *mut bindings::user_namespace {
+        // SAFETY: by the type invariant the namespace is allocated; `user_ns`
+        // is set at creation and never changed.
+        unsafe { (*self.as_raw()).user_ns }
+    }
+
+    /// The namespace's `/proc/net` directory.
+    pub(crate) fn proc_net(&self) -> *mut bindings::proc_dir_entry {
+        // SAFETY: by the type invariant the namespace is allocated; `proc_net`
+        // is created before pernet subsystems are initialised and removed
+        // after they have exited.
+        unsafe { (*self.as_raw()).proc_net }
+    }
+}

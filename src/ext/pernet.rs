@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-network-namespace state through `struct pernet_operations`.
+//!
+//! A type implementing [`Operations`] gets one instance per network namespace,
+//! stored by the netns core in the namespace's `net_generic` slot (`.id` and
+//! `.size` of the operations), plus, if it asks for one, a file in that
+//! namespace's `/proc/net` that shows and updates that instance only.
+//!
+//! C header: [`include/net/net_namespace.h`](srctree/include/net/net_namespace.h)
+//!
+//! # Lifetime of the per-namespace state
+//!
+//! For each namespace, existing ones when the operations are registered and
+//! new ones afterwards, the netns core allocates a zeroed slot and calls
+//! `init`, which builds the state with [`Operations::init`], moves it into the
+//! slot and then creates the proc file. When the namespace dies (or the
+//! operations are unregistered) the core calls `pre_exit` for a batch of
+//! namespaces, waits for one RCU grace period, then calls `exit`, which
+//! removes the proc file (waiting for readers and writers in progress), calls
+//! [`Operations::exit`] and drops the state; the core then frees the slot.
+//!
+//! # Locking
+//!
+//! The callbacks of one namespace never run concurrently with each other, but
+//! those of different namespaces may run in parallel on several CPUs: shared
+//! state needs its own locking. `show` and `write` may run concurrently with
+//! each other and with packet processing, never before `init` has finished or
+//! after `exit` has started.
+
+use super::{
+    bindings,
+    net::Net,
+    proc::{NetProcEntry, ProcFile, SeqFile, WriteContext},
+};
+use core::{
+    cell::UnsafeCell,
+    ffi::c_void,
+    marker::PhantomData,
+    mem::MaybeUninit,
+    sync::atomic::{AtomicBool, Ordering},
+};
+use kernel::{error::to_result, prelude::*, types::Opaque};
+
+/// Proof that the code holding it runs in a `pre_exit` callback: the netns
+/// core waits for an RCU grace period before the matching `exit`, so what is
+/// unpublished now may be freed in `exit` without a grace period of its own.
+pub(crate) struct PreExit(());
+
+/// Per-namespace operations and state.
+///
+/// The implementing type is the state of one namespace.
+pub(crate) trait Operations: Sized + Send + Sync + 'static {
+    /// The `/proc/net` file each namespace gets, if any. It shows
+    /// [`Operations::show`] and takes writes through [`Operations::write`].
+    const PROC_FILE: Option<ProcFile> = None;
+
+    /// The storage of the `net_generic` id of this type's registration.
+    fn id() -> &'static Id;
+
+    /// Builds the state of a namespace being created (or existing when the
+    /// operations are registered). An error makes the namespace creation
+    /// (or the registration) fail.
+    fn init(net: &Net) -> Result<Self>;
+
+    /// Called first when the namespace is torn down. An RCU grace period
+    /// separates it from [`Operations::exit`]: unpublish here what RCU
+    /// readers (packet hooks) may still reach.
+    fn pre_exit(&self, _net: &Net, _token: &PreExit) {}
+
+    /// Called last, after the proc file is gone and before the state is
+    /// dropped.
+    fn exit(&self, _net: &Net) {}
+
+    /// Shows the state in the namespace's proc file.
+    fn show(&self, _net: &Net, _m: &SeqFile) -> Result {
+        Ok(())
+    }
+
+    /// Takes a write to the namespace's proc file: `input` is the whole
+    /// buffer of one `write(2)` (1 to `PAGE_SIZE - 1` bytes).
+    fn write(&self, _ctx: &WriteContext<'_>, _input: &[u8]) -> Result {
+        Err(EINVAL)
+    }
+}
+
+/// The storage of a `net_generic` id, written by the netns core when the
+/// operations are registered.
+///
+/// # Invariants
+///
+/// `id` is only written by `register_pernet_subsys` while `in_use` is set by
+/// the one [`Registration`] using it.
+pub(crate) struct Id {
+    id: Opaque<u32>,
+    in_use: AtomicBool,
+}
+
+// SAFETY: `id` is written once by the netns core during registration, before
+// any callback that reads it can run (type invariant); `in_use` is atomic.
+unsafe impl Sync for Id {}
+
+impl Id {
+    /// Creates the storage of an id; put it in a `static`.
+    pub(crate) const fn new() -> Self {
+        Self {
+            id: Opaque::new(0),
+            in_use: AtomicBool::new(false),
+        }
+    }
+
+    fn get(&self) -> u32 {
+        // SAFETY: read only from callbacks of the registration, after the
+        // core wrote it (type invariant).
+        unsafe { *self.id.get() }
+    }
+}
+
+/// The content of a namespace's `net_generic` slot.
+///
+/// # Invariants
+///
+/// `value` is initialised while `ready` is set; `proc` is only touched by the
+/// `init` and `exit` callbacks of the slot's namespace, which the netns core
+/// serialises.
+#[repr(C)]
+struct Slot<T> {
+    ready: AtomicBool,
+    proc: UnsafeCell<Option<NetProcEntry>>,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// The named `extern "C"` callbacks of one [`Operations`] type, made by
+/// [`pernet_callbacks!`] so that they have readable symbol names for kprobes.
+pub(crate) struct Callbacks<T> {
+    init: unsafe extern "C" fn(*mut bindings::net) -> i32,
+    pre_exit: unsafe extern "C" fn(*mut bindings::net),
+    exit: unsafe extern "C" fn(*mut bindings::net),
+    _t: PhantomData<T>,
+}
+
+impl<T: Operations> Callbacks<T> {
+    /// Collects the callbacks.
+    ///
+    /// # Safety
+    ///
+    /// Each function must do nothing but call the `Registration::<T>`
+    /// function of the same name with its argument.
+    pub(crate) const unsafe fn new(
+        init: unsafe extern "C" fn(*mut bindings::net) -> i32,
+        pre_exit: unsafe extern "C" fn(*mut bindings::net),
+        exit: unsafe extern "C" fn(*mut bindings::net),
+    ) -> Self {
+        Self {
+            init,
+            pre_exit,
+            exit,
+            _t: PhantomData,
+        }
+    }
+}
+
+/// Defines the `extern "C"` pernet callbacks of an [`Operations`] type under
+/// the given symbol names, and a `static` [`Callbacks`] of them.
+///
+/// ```ignore
+/// pernet_callbacks! {
+///     static CALLBACKS: Callbacks<MyState> = {
+///         init: my_net_init, pre_exit: my_net_pre_exit, exit: my_net_exit,
+///     };
+/// }
+/// ```
+macro_rules! pernet_callbacks {
+    (static $name:ident: Callbacks<$t:ty> = {
+        init: $init:ident, pre_exit: $pre_exit:ident, exit: $exit:ident $(,)?
+    };) => {
+        /// `pernet_operations.init`: sets up one namespace.
+        ///
+        /// # Safety
+        ///
+        /// Only for the netns core, as the `init` of the registered operations.
+        #[no_mangle]
+        unsafe extern "C" fn $init(net: *mut $crate::ext::bindings::net) -> i32 {
+            // SAFETY: called by the netns core as `init` (contract above).
+            unsafe { $crate::ext::pernet::Registration::<$t>::init(net) }
+        }
+
+        /// `pernet_operations.pre_exit`: first step of a namespace's teardown.
+        ///
+        /// # Safety
+        ///
+        /// Only for the netns core, as the `pre_exit` of the registered operations.
+        #[no_mangle]
+        unsafe extern "C" fn $pre_exit(net: *mut $crate::ext::bindings::net) {
+            // SAFETY: called by the netns core as `pre_exit` (contract above).
+            unsafe { $crate::ext::pernet::Registration::<$t>::pre_exit(net) }
+        }
+
+        /// `pernet_operations.exit`: last step of a namespace's teardown.
+        ///
+        /// # Safety
+        ///
+        /// Only for the netns core, as the `exit` of the registered operations.
+        #[no_mangle]
+        unsafe extern "C" fn $exit(net: *mut $crate::ext::bindings::net) {
+            // SAFETY: called by the netns core as `exit` (contract above).
+            unsafe { $crate::ext::pernet::Registration::<$t>::exit(net) }
+        }
+
+        // SAFETY: the three functions only call the `Registration` function
+        // of the same role.
+        static $name: $crate::ext::pernet::Callbacks<$t> =
+            unsafe { $crate::ext::pernet::Callbacks::new($init, $pre_exit, $exit) };
+    };
+}
+pub(crate) use pernet_callbacks;
+
+/// A registration of [`Operations`] with the netns core
+/// (`register_pernet_subsys`), unregistered when dropped.
+///
+/// Registering sets up every existing namespace; unregistering tears every
+/// namespace's state down. If `init` fails for one namespace during
+/// registration, the core tears down the ones already set up and registration
+/// fails with that error.
+///
+/// # Invariants
+///
+/// `ops` is registered with the netns core, with `T::id()` as its id, until
+/// `drop`.
+pub(crate) struct Registration<T: Operations> {
+    ops: Pin<KBox<Opaque<bindings::pernet_operations>>>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: the registration has no `&self` methods; unregistering may happen
+// on any task that may sleep.
+unsafe impl<T: Operations> Send for Registration<T> {}
+// SAFETY: as above.
+unsafe impl<T: Operations> Sync for Registration<T> {}
+
+impl<T: Operations> Registration<T> {
+    /// Registers the operations and sets up every existing namespace.
+    ///
+    /// Fails with `EBUSY` if `T::id()` is already in use by a registration.
+    /// Must be called from a context that may sleep.
+    pub(crate) fn register(callbacks: &'static Callbacks<T>) -> Result<Self> {
+        const {
+            // kzalloc() aligns slots to ARCH_KMALLOC_MINALIGN (8 on x86_64).
+            assert!(core::mem::align_of::<Slot<T>>() <= 8);
+        }
+        let id = T::id();
+        if id.in_use.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
+        let ops = bindings::pernet_operations {
+            init: Some(callbacks.init),
+            pre_exit: Some(callbacks.pre_exit),
+            exit: Some(callbacks.exit),
+            id: id.id.get(),
+            size: core::mem::size_of::<Slot<T>>(),
+            ..Default::default()
+        };
+        let registered = KBox::pin(Opaque::new(ops), GFP_KERNEL)
+            .map_err(Error::from)
+            .and_then(|ops| {
+                // SAFETY: `ops` is pinned and stays registered until `drop`;
+                // its callbacks are the `Registration::<T>` trampolines
+                // (contract of `Callbacks::new`) and its id storage is
+                // reserved for it above.
+                to_result(unsafe { bindings::register_pernet_subsys(ops.get()) })?;
+                Ok(ops)
+            });
+        match registered {
+            // INVARIANT: registered just above.
+            Ok(ops) => Ok(Self {
+                ops,
+                _t: PhantomData,
+            }),
+            Err(e) => {
+                id.in_use.store(false, Ordering::Release);
+                Err(e)
+            }
+        }
+    }
+
+    /// The slot of `net`.
+    ///
+    /// # Safety
+    ///
+    /// The operations must be registered and `net` set up by them (its `init`
+    /// has been called).
+    unsafe fn slot(net: &Net) -> *const Slot<T> {
+        // SAFETY: `net` is alive; the caller guarantees our id is assigned
+        // in it, so the core allocated the slot before calling `init`.
+        unsafe { bindings::rnetns_net_generic(net.as_raw(), T::id().get()).cast() }
+    }
+
+    /// The `init` trampoline.
+    ///
+    /// # Safety
+    ///
+    /// Only for the netns core, as `pernet_operations.init`, with a
+    /// namespace being set up.
+    pub(crate) unsafe fn init(net: *mut bindings::net) -> i32 {
+        // SAFETY: the core holds the namespace during `init`.
+        let net = unsafe { Net::from_raw(net) };
+        // SAFETY: this is `init` of our operations: the slot is allocated
+        // (zeroed) and exclusively ours until `init` returns.
+        let slot = unsafe { &*Self::slot(net) };
+        let value = match T::init(net) {
+            Ok(value) => value,
+            Err(e) => return e.to_errno(),
+        };
+        // SAFETY: nothing else uses the slot yet (see above).
+        unsafe { (*slot.value.get()).write(value) };
+        slot.ready.store(true, Ordering::Release);
+        if let Some(file) = T::PROC_FILE {
+            let data = core::ptr::from_ref(slot).cast_mut().cast::<c_void>();
+            // SAFETY: `data` is the slot, valid until the core frees it after
+            // `exit`; `exit` drops the entry first; `show` and `write` take
+            // the entry's data as `Slot<T>`.
+            match unsafe { NetProcEntry::create(net, file, Self::show, Some(Self::write), data) } {
+                // SAFETY: `proc` is only used by `init` and `exit`.
+                Ok(entry) => unsafe { *slot.proc.get() = Some(entry) },
+                Err(e) => {
+                    slot.ready.store(false, Ordering::Release);
+                    // SAFETY: `value` was written above and is not shared
+                    // (no proc file exists).
+                    unsafe { (*slot.value.get()).assume_init_drop() };
+                    return e.to_errno();
+                }
+            }
+        }
+        0
+    }
+
+    /// The `pre_exit` trampoline.
+    ///
+    /// # Safety
+    ///
+    /// Only for the netns core, as `pernet_operations.pre_exit`, with a
+    /// namespace set up by these operations.
+    pub(crate) unsafe fn pre_exit(net: *mut bindings::net) {
+        // SAFETY: the core holds the namespace during `pre_exit`.
+        let net = unsafe { Net::from_raw(net) };
+        // SAFETY: `init` succeeded for this namespace.
+        let slot = unsafe { &*Self::slot(net) };
+        if slot.ready.load(Ordering::Acquire) {
+            // SAFETY: `ready` is set, so `value` is initialised.
+            let value = unsafe { (*slot.value.get()).assume_init_ref() };
+            value.pre_exit(net, &PreExit(()));
+        }
+    }
+
+    /// The `exit` trampoline.
+    ///
+    /// # Safety
+    ///
+    /// Only for the netns core, as `pernet_operations.exit`, with a namespace
+    /// set up by these operations, after its `pre_exit` and a grace period.
+    pub(crate) unsafe fn exit(net: *mut bindings::net) {
+        // SAFETY: the core holds the namespace during `exit`.
+        let net = unsafe { Net::from_raw(net) };
+        // SAFETY: `init` succeeded for this namespace.
+        let slot = unsafe { &*Self::slot(net) };
+        // Removing the file waits for `show` and `write` in progress.
+        // SAFETY: `proc` is only used by `init` and `exit`.
+        drop(unsafe { (*slot.proc.get()).take() });
+        if slot.ready.swap(false, Ordering::AcqRel) {
+            // SAFETY: `ready` was set, so `value` is initialised; the proc
+            // file is gone, so nothing else refers to it.
+            unsafe {
+                (*slot.value.get()).assume_init_ref().exit(net);
+                (*slot.value.get()).assume_init_drop();
+            }
+        }
+    }
+
+    /// The seq_file `show` trampoline of the proc file.
+    ///
+    /// # Safety
+    ///
+    /// Only for the proc core, as `show` of a file made by `init`.
+    unsafe extern "C" fn show(m: *mut bindings::seq_file, _v: *mut c_void) -> i32 {
+        // SAFETY: the file's data is the slot (see `init`), which outlives
+        // the file; the single-net seq_file holds a reference on its
+        // namespace while open; the proc file exists only while `value` is
+        // initialised.
+        let (value, net, m) = unsafe {
+            let slot = &*bindings::rnetns_seq_pde_data(m).cast::<Slot<T>>();
+            (
+                (*slot.value.get()).assume_init_ref(),
+                Net::from_raw(bindings::rnetns_seq_file_single_net(m)),
+                SeqFile::from_raw(m),
+            )
+        };
+        match value.show(net, m) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// The `proc_write_t` trampoline of the proc file.
+    ///
+    /// # Safety
+    ///
+    /// Only for the proc core, as `write` of a file made by `init`, with a
+    /// NUL-terminated kernel copy of `size` bytes written by the user.
+    unsafe extern "C" fn write(file: *mut bindings::file, buf: *mut u8, size: usize) -> i32 {
+        // SAFETY: as in `show`; `buf` holds `size` bytes (contract above) for
+        // the duration of the call.
+        let (value, ctx, input) = unsafe {
+            let slot = &*bindings::rnetns_file_pde_data(file).cast::<Slot<T>>();
+            (
+                (*slot.value.get()).assume_init_ref(),
+                WriteContext::from_raw(file),
+                core::slice::from_raw_parts(buf.cast_const(), size),
+            )
+        };
+        match value.write(&ctx, input) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+}
+
+impl<T: Operations> Drop for Registration<T> {
+    /// Unregisters the operations, tearing down every namespace's state.
+    fn drop(&mut self) {
+        // SAFETY: registered until now (type invariant).
+        unsafe { bindings::unregister_pernet_subsys(self.ops.get()) };
+        T::id().in_use.store(false, Ordering::Release);
+    }
+}

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel clocks.
+
+use super::bindings;
+
+/// Nanoseconds since boot, including time spent in suspend
+/// (`ktime_get_boottime_ns()`). Callable from any context.
+pub(crate) fn boottime_ns() -> u64 {
+    // SAFETY: `ktime_get_boottime_ns` has no preconditions.
+    unsafe { bindings::rnetns_ktime_get_boot_ns() }
+}

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rnetns: per-network-namespace state, shown in each namespace's
+//! `/proc/net/rnetns`.
+//!
+//! The module registers its own `pernet_operations` with a `net_generic` id,
+//! so every network namespace, existing or new, gets its own [`NetState`].
+//! Loading sets up every existing namespace; unloading tears all of them
+//! down, `init_net` included.
+//!
+//! Only [`ext`], the abstraction layer, contains `unsafe` code.
+
+use kernel::prelude::*;
+
+mod ext;
+mod netns;
+
+use ext::{
+    pernet::{pernet_callbacks, Registration},
+    proc::NetProcEntry,
+};
+use netns::NetState;
+
+module! {
+    type: Rnetns,
+    name: "rnetns",
+    author: "rnetns developers",
+    description: "Per-network-namespace state and counters, in /proc/net/rnetns",
+    license: "GPL",
+}
+
+// The pernet callbacks under stable names, for kprobes and stack traces.
+pernet_callbacks! {
+    static CALLBACKS: Callbacks<NetState> = {
+        init: rnetns_net_init,
+        pre_exit: rnetns_net_pre_exit,
+        exit: rnetns_net_exit,
+    };
+}
+
+/// The loaded module: its pernet registration and the `init_net`-only
+/// lifecycle file. Fields drop in order: the file goes first.
+struct Rnetns {
+    _lifecycle: NetProcEntry,
+    _pernet: Registration<NetState>,
+}
+
+impl kernel::Module for Rnetns {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let pernet = Registration::register(&CALLBACKS).inspect_err(|e| {
+            pr_err!(
+                "failed to set up the existing network namespaces ({:?}); nothing is left registered\n",
+                e
+            );
+        })?;
+        let lifecycle = NetProcEntry::create_global(netns::LIFECYCLE_FILE, &netns::LIFECYCLE)
+            .inspect_err(|e| pr_err!("cannot create /proc/net/rnetns_lifecycle ({:?})\n", e))?;
+        pr_info!(
+            "loaded; serving {} network namespaces\n",
+            netns::LIFECYCLE.live()
+        );
+        Ok(Self {
+            _lifecycle: lifecycle,
+            _pernet: pernet,
+        })
+    }
+}
+
+impl Drop for Rnetns {
+    fn drop(&mut self) {
+        // The fields, and so every namespace's state, drop after this body.
+        pr_info!(
+            "unloading; tearing down {} network namespaces\n",
+            netns::LIFECYCLE.live()
+        );
+    }
+}

@@ -1,0 +1,87 @@
+# shellcheck shell=bash
+# KTAP helpers for rnetns tests (see Documentation/dev-tools/ktap.rst).
+# A test file calls ktap_plan N, then run_test once per check, then
+# ktap_finish. Each check is a shell function: its exit status is the result
+# and its output becomes "# " diagnostic lines.
+
+RNETNS_TOP=${RNETNS_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+RNETNS_KO=${RNETNS_KO:-$RNETNS_TOP/rnetns.ko}
+NSUTIL="/usr/bin/python3 $RNETNS_TOP/tests/nsutil.py"
+PROCF=/proc/net/rnetns
+LIFEF=/proc/net/rnetns_lifecycle
+KTAP_N=0
+KTAP_FAILED=0
+KTAP_PLANNED=0
+
+ktap_plan() {
+	KTAP_PLANNED=$1
+	echo "KTAP version 1"
+	echo "1..$1"
+}
+
+# run_test DESCRIPTION FUNCTION [ARGS...]
+run_test() {
+	local desc=$1 out rc
+	shift
+	KTAP_N=$((KTAP_N + 1))
+	out=$("$@" 2>&1) && rc=0 || rc=$?
+	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
+	if [ "$rc" = 0 ]; then
+		echo "ok $KTAP_N $desc"
+	elif [ "$rc" = 4 ]; then
+		echo "ok $KTAP_N $desc # SKIP"
+	else
+		echo "not ok $KTAP_N $desc"
+		KTAP_FAILED=$((KTAP_FAILED + 1))
+	fi
+}
+
+ktap_finish() {
+	if [ "$KTAP_N" != "$KTAP_PLANNED" ]; then
+		echo "# planned $KTAP_PLANNED tests, ran $KTAP_N"
+		exit 1
+	fi
+	[ "$KTAP_FAILED" = 0 ]
+	exit
+}
+
+fail() { echo "$*"; return 1; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+}
+
+# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+wait_until() {
+	local deadline=$(( $(date +%s) + $1 ))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# field KEY [FILE]: value of "KEY value" in an rnetns file.
+field() { awk -v k="$1" '$1 == k { print $2; exit }' "${2:-$PROCF}"; }
+
+# inum PATH: inode number of a namespace file (stat -L).
+inum() { stat -L -c %i "$1"; }
+
+loaded() { grep -q '^rnetns ' /proc/modules; }
+
+load_module() {
+	loaded || insmod "$RNETNS_KO" "$@"
+}
+
+unload_module() {
+	! loaded || rmmod rnetns
+}
+
+# Remove every named namespace and wait for their teardown to finish.
+cleanup_netns() {
+	ip -all netns delete 2>/dev/null || true
+}
+
+# live: namespaces holding rnetns state now.
+live() { field live "$LIFEF"; }

@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Namespace tools the shell lacks, for the rnetns tests.
+
+  nsutil.py clone-exec CMD...   run CMD in a child made by clone(CLONE_NEWNET)
+  nsutil.py setns-exec PATH CMD...   setns(2) into the netns at PATH, exec CMD
+  nsutil.py check-all [DIR]     for every netns file in DIR (/run/netns),
+                                enter it and check that /proc/net/rnetns
+                                shows that namespace's inode; prints a line
+                                per mismatch, exits 1 if any
+"""
+import ctypes
+import os
+import sys
+
+CLONE_NEWNET = 0x40000000
+SIGCHLD = 17
+SYS_clone = 56  # x86_64
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die(msg):
+    print(f"nsutil: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def setns(fd):
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        die(f"setns: {os.strerror(ctypes.get_errno())}")
+
+
+def clone_exec(argv):
+    # A raw clone with no new stack behaves like fork(), in a new netns.
+    pid = libc.syscall(SYS_clone, ctypes.c_ulong(CLONE_NEWNET | SIGCHLD), 0, 0, 0, 0)
+    if pid < 0:
+        die(f"clone: {os.strerror(ctypes.get_errno())}")
+    if pid == 0:
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    _, status = os.waitpid(pid, 0)
+    sys.exit(os.waitstatus_to_exitcode(status))
+
+
+def setns_exec(path, argv):
+    fd = os.open(path, os.O_RDONLY)
+    setns(fd)
+    os.close(fd)
+    os.execvp(argv[0], argv)
+
+
+def shown_inum():
+    with open("/proc/thread-self/net/rnetns") as f:
+        for line in f:
+            key, _, value = line.partition(" ")
+            if key == "inum":
+                return int(value)
+    return None
+
+
+def check_all(d):
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    bad = checked = 0
+    for name in sorted(os.listdir(d)):
+        fd = os.open(os.path.join(d, name), os.O_RDONLY)
+        want = os.fstat(fd).st_ino
+        setns(fd)
+        os.close(fd)
+        try:
+            got = shown_inum()
+        except OSError as e:
+            got = f"unreadable ({e.strerror})"
+        setns(home)
+        checked += 1
+        if got != want:
+            bad += 1
+            print(f"{name}: /proc/net/rnetns shows inum {got}, namespace is {want}")
+    print(f"checked {checked} namespaces, {bad} wrong")
+    sys.exit(1 if bad or not checked else 0)
+
+
+def main():
+    if len(sys.argv) < 2:
+        die(__doc__)
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "clone-exec" and args:
+        clone_exec(args)
+    elif cmd == "setns-exec" and len(args) >= 2:
+        setns_exec(args[0], args[1:])
+    elif cmd == "check-all":
+        check_all(args[0] if args else "/run/netns")
+    else:
+        die(__doc__)
+
+
+if __name__ == "__main__":
+    main()
