@@ -5,17 +5,25 @@
 
 #![forbid(unsafe_code)]
 
-use crate::ext::{
-    net::Net,
-    pernet::{self, Operations, PreExit},
-    proc::{seq_print, GlobalShow, ProcFile, SeqFile},
-    time,
+use crate::{
+    counters::{family_name, hook_name, HookCounter, HookSelection},
+    ext::{
+        net::Net,
+        netfilter::{Attach, Family, HookPoint},
+        pernet::{self, Operations, PreExit},
+        proc::{seq_print, GlobalShow, ProcFile, SeqFile, WriteContext},
+        time,
+    },
 };
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::{c_str, prelude::*};
 
 /// The `net_generic` id of rnetns's per-namespace state.
 static ID: pernet::Id = pernet::Id::new();
+
+/// The `hooks` module parameter: which (family, hook point) pairs each
+/// namespace counts.
+pub(crate) static HOOKS: HookSelection = HookSelection::all();
 
 /// Totals over the life of the module, shown in `init_net`'s
 /// `/proc/net/rnetns_lifecycle` (root only).
@@ -63,8 +71,9 @@ impl GlobalShow for Lifecycle {
 /// What rnetns records about one network namespace.
 ///
 /// Created when the namespace is set up (or when the module is loaded, for
-/// namespaces that already exist) and dropped when it is torn down. Immutable
-/// after creation.
+/// namespaces that already exist) and dropped when it is torn down. Its
+/// identity is immutable; its counters are updated by the packet path
+/// without locks (see [`HookCounter`]).
 pub(crate) struct NetState {
     /// Inode number of the namespace (`stat -L /proc/self/ns/net`).
     inum: u32,
@@ -72,25 +81,50 @@ pub(crate) struct NetState {
     cookie: u64,
     /// When rnetns set the namespace up, in boot-time nanoseconds.
     created_ns: u64,
+    /// One counter per selected (family, hook point), attached to that hook.
+    counters: KVec<Attach<HookCounter>>,
 }
 
 impl Operations for NetState {
     const PROC_FILE: Option<ProcFile> = Some(ProcFile {
         name: c_str!("rnetns"),
-        mode: 0o444,
+        mode: 0o644,
     });
+
+    type Observer = HookCounter;
 
     fn id() -> &'static pernet::Id {
         &ID
     }
 
     fn init(net: &Net) -> Result<Self> {
+        let mut counters = KVec::new();
+        for family in Family::ALL {
+            for hook in HookPoint::ALL {
+                if HOOKS.contains(family, hook) {
+                    let observer = HookCounter::new()?;
+                    counters.push(
+                        Attach {
+                            family,
+                            hook,
+                            observer,
+                        },
+                        GFP_KERNEL,
+                    )?;
+                }
+            }
+        }
         LIFECYCLE.created.fetch_add(1, Ordering::AcqRel);
         Ok(Self {
             inum: net.inum(),
             cookie: net.cookie(),
             created_ns: time::boottime_ns(),
+            counters,
         })
+    }
+
+    fn observers(&self) -> &[Attach<HookCounter>] {
+        &self.counters
     }
 
     fn pre_exit(&self, _net: &Net, _token: &PreExit) {}
@@ -105,6 +139,36 @@ impl Operations for NetState {
             "age_ms {}\n",
             time::boottime_ns().saturating_sub(self.created_ns) / 1_000_000
         );
+        seq_print!(m, "family hook packets bytes\n");
+        for c in self.counters.iter() {
+            let t = c.observer.read();
+            seq_print!(
+                m,
+                "{} {} {} {}\n",
+                family_name(c.family),
+                hook_name(c.hook),
+                t.packets,
+                t.bytes
+            );
+        }
+        Ok(())
+    }
+
+    /// `reset` (with or without a trailing newline) zeroes this namespace's
+    /// counters; it needs `CAP_NET_ADMIN` over the namespace's owning user
+    /// namespace, for the opener and the writer (else `EPERM`). Anything else
+    /// fails with `EINVAL` and changes nothing.
+    fn write(&self, ctx: &WriteContext<'_>, input: &[u8]) -> Result {
+        if !ctx.net_admin_capable() {
+            return Err(EPERM);
+        }
+        let cmd = input.strip_suffix(b"\n").unwrap_or(input);
+        if cmd != b"reset" {
+            return Err(EINVAL);
+        }
+        for c in self.counters.iter() {
+            c.observer.reset();
+        }
         Ok(())
     }
 }

@@ -4,7 +4,9 @@
 //! `/proc/net/rnetns`.
 //!
 //! The module registers its own `pernet_operations` with a `net_generic` id,
-//! so every network namespace, existing or new, gets its own [`NetState`].
+//! so every network namespace, existing or new, gets its own [`NetState`]:
+//! its identity and per-CPU packet and byte counters kept by netfilter hooks
+//! at each IPv4 and IPv6 hook point of that namespace.
 //! Loading sets up every existing namespace; unloading tears all of them
 //! down, `init_net` included.
 //!
@@ -12,14 +14,16 @@
 
 use kernel::prelude::*;
 
+mod counters;
 mod ext;
 mod netns;
 
 use ext::{
+    param::module_param,
     pernet::{pernet_callbacks, Registration},
     proc::NetProcEntry,
 };
-use netns::NetState;
+use netns::{NetState, HOOKS};
 
 module! {
     type: Rnetns,
@@ -37,6 +41,14 @@ pernet_callbacks! {
         exit: rnetns_net_exit,
     };
 }
+
+module_param!(
+    HOOKS,
+    counters::HookSelection,
+    "hooks",
+    0o444,
+    "hook points to count: all (default), none, or a comma-separated list of FAMILY[:HOOK] (FAMILY ipv4, ipv6, all; HOOK prerouting, input, forward, output, postrouting, all)"
+);
 
 /// The loaded module: its pernet registration and the `init_net`-only
 /// lifecycle file. Fields drop in order: the file goes first.

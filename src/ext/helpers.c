@@ -3,7 +3,9 @@
  * One-line wrappers for static inline kernel helpers that Rust cannot call,
  * in the manner of the kernel's rust/helpers/. No logic lives here.
  */
+#include <linux/cpumask.h>
 #include <linux/fs.h>
+#include <linux/percpu.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/seq_file_net.h>
@@ -41,4 +43,29 @@ void *rnetns_file_pde_data(const struct file *file)
 u64 rnetns_ktime_get_boot_ns(void)
 {
 	return ktime_get_boottime_ns();
+}
+
+void *rnetns_alloc_percpu(size_t size, size_t align)
+{
+	return (void __force *)__alloc_percpu(size, align);
+}
+
+void *rnetns_per_cpu_ptr(void *ptr, int cpu)
+{
+	return per_cpu_ptr((void __percpu __force *)ptr, cpu);
+}
+
+unsigned int rnetns_next_possible_cpu(int prev)
+{
+	return cpumask_next(prev, cpu_possible_mask);
+}
+
+unsigned int rnetns_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
+}
+
+void rnetns_this_cpu_add_u64(u64 *pcp, u64 val)
+{
+	this_cpu_add(*(u64 __percpu __force *)pcp, val);
 }

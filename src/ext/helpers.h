@@ -18,5 +18,10 @@ struct net *rnetns_file_single_net(struct file *file);
 void *rnetns_seq_pde_data(const struct seq_file *seq);
 void *rnetns_file_pde_data(const struct file *file);
 u64 rnetns_ktime_get_boot_ns(void);
+void *rnetns_alloc_percpu(size_t size, size_t align);
+void *rnetns_per_cpu_ptr(void *ptr, int cpu);
+unsigned int rnetns_next_possible_cpu(int prev);
+unsigned int rnetns_nr_cpu_ids(void);
+void rnetns_this_cpu_add_u64(u64 *pcp, u64 val);
 
 #endif /* RNETNS_HELPERS_H */

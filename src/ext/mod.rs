@@ -12,6 +12,9 @@
 
 pub(crate) mod bindings;
 pub(crate) mod net;
+pub(crate) mod netfilter;
+pub(crate) mod param;
+pub(crate) mod percpu;
 pub(crate) mod pernet;
 pub(crate) mod proc;
 pub(crate) mod time;

@@ -14,11 +14,15 @@
 //! For each namespace, existing ones when the operations are registered and
 //! new ones afterwards, the netns core allocates a zeroed slot and calls
 //! `init`, which builds the state with [`Operations::init`], moves it into the
-//! slot and then creates the proc file. When the namespace dies (or the
-//! operations are unregistered) the core calls `pre_exit` for a batch of
-//! namespaces, waits for one RCU grace period, then calls `exit`, which
-//! removes the proc file (waiting for readers and writers in progress), calls
-//! [`Operations::exit`] and drops the state; the core then frees the slot.
+//! slot, attaches the state's packet observers ([`Operations::observers`]) to
+//! the namespace's netfilter hooks and then creates the proc file. When the
+//! namespace dies (or the operations are unregistered) the core calls
+//! `pre_exit` for a batch of namespaces, which detaches the observers; it then
+//! waits for one RCU grace period, so no packet is left inside an observer,
+//! and calls `exit`, which removes the proc file (waiting for readers and
+//! writers in progress), calls [`Operations::exit`] and drops the state; the
+//! core then frees the slot. If `init` fails after attaching observers, they
+//! are detached and a grace period passes before the state is dropped.
 //!
 //! # Locking
 //!
@@ -31,6 +35,7 @@
 use super::{
     bindings,
     net::Net,
+    netfilter::{Attach, NetHooks, Observer},
     proc::{NetProcEntry, ProcFile, SeqFile, WriteContext},
 };
 use core::{
@@ -55,8 +60,18 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     /// [`Operations::show`] and takes writes through [`Operations::write`].
     const PROC_FILE: Option<ProcFile> = None;
 
+    /// The type that observes packets at netfilter hook points.
+    type Observer: Observer;
+
     /// The storage of the `net_generic` id of this type's registration.
     fn id() -> &'static Id;
+
+    /// The packet observers to attach in this namespace: called once, after
+    /// `init`, on the state at its final address. They stay attached until
+    /// `pre_exit`.
+    fn observers(&self) -> &[Attach<Self::Observer>] {
+        &[]
+    }
 
     /// Builds the state of a namespace being created (or existing when the
     /// operations are registered). An error makes the namespace creation
@@ -120,13 +135,14 @@ impl Id {
 ///
 /// # Invariants
 ///
-/// `value` is initialised while `ready` is set; `proc` is only touched by the
-/// `init` and `exit` callbacks of the slot's namespace, which the netns core
-/// serialises.
+/// `value` is initialised while `ready` is set; `proc` and `hooks` are only
+/// touched by the `init`, `pre_exit` and `exit` callbacks of the slot's
+/// namespace, which the netns core serialises. `hooks` observe `value`.
 #[repr(C)]
 struct Slot<T> {
     ready: AtomicBool,
     proc: UnsafeCell<Option<NetProcEntry>>,
+    hooks: UnsafeCell<Option<NetHooks>>,
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
@@ -283,15 +299,11 @@ impl<T: Operations> Registration<T> {
         }
     }
 
-    /// The slot of `net`.
-    ///
-    /// # Safety
-    ///
-    /// The operations must be registered and `net` set up by them (its `init`
-    /// has been called).
-    unsafe fn slot(net: &Net) -> *const Slot<T> {
-        // SAFETY: `net` is alive; the caller guarantees our id is assigned
-        // in it, so the core allocated the slot before calling `init`.
+    /// The slot of `net`: only meaningful from the pernet callbacks of the
+    /// registered operations, for which the core allocated it.
+    fn slot(net: &Net) -> *const Slot<T> {
+        // SAFETY: `net` is alive; `net_generic` only reads the namespace's
+        // RCU-protected array of slots under `rcu_read_lock()`.
         unsafe { bindings::rnetns_net_generic(net.as_raw(), T::id().get()).cast() }
     }
 
@@ -304,34 +316,63 @@ impl<T: Operations> Registration<T> {
     pub(crate) unsafe fn init(net: *mut bindings::net) -> i32 {
         // SAFETY: the core holds the namespace during `init`.
         let net = unsafe { Net::from_raw(net) };
-        // SAFETY: this is `init` of our operations: the slot is allocated
-        // (zeroed) and exclusively ours until `init` returns.
-        let slot = unsafe { &*Self::slot(net) };
+        let slot = Self::slot(net).cast_mut();
+        // SAFETY: this is `init` of our operations: the core allocated the
+        // slot (zeroed, suitably aligned, see `register`) and nothing else
+        // uses it until `init` has published it.
+        let slot = unsafe {
+            slot.write(Slot {
+                ready: AtomicBool::new(false),
+                proc: UnsafeCell::new(None),
+                hooks: UnsafeCell::new(None),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            });
+            &*slot
+        };
         let value = match T::init(net) {
             Ok(value) => value,
             Err(e) => return e.to_errno(),
         };
         // SAFETY: nothing else uses the slot yet (see above).
-        unsafe { (*slot.value.get()).write(value) };
+        let value = unsafe { (*slot.value.get()).write(value) };
         slot.ready.store(true, Ordering::Release);
+        if let Err(e) = Self::publish(net, slot, value) {
+            // SAFETY: `hooks` and `proc` are only used by the callbacks of
+            // this namespace. Dropping the hooks waits for a grace period
+            // and dropping the entry for its readers, so nothing refers to
+            // `value` afterwards.
+            unsafe {
+                drop((*slot.proc.get()).take());
+                drop((*slot.hooks.get()).take());
+            }
+            slot.ready.store(false, Ordering::Release);
+            // SAFETY: `value` is initialised and, as shown above, unshared.
+            unsafe { (*slot.value.get()).assume_init_drop() };
+            return e.to_errno();
+        }
+        0
+    }
+
+    /// Attaches the observers of `value` and creates the proc file.
+    fn publish(net: &Net, slot: &Slot<T>, value: &T) -> Result {
+        // SAFETY: `value` lives in the slot until `exit`, after `pre_exit`
+        // has detached the hooks and the core has waited a grace period (or
+        // until `init` fails, after dropping the hooks, which waits); `net`
+        // outlives the slot's contents.
+        let hooks = unsafe { NetHooks::register(net, value.observers())? };
+        // SAFETY: `hooks` is only used by this namespace's callbacks.
+        unsafe { *slot.hooks.get() = Some(hooks) };
         if let Some(file) = T::PROC_FILE {
             let data = core::ptr::from_ref(slot).cast_mut().cast::<c_void>();
             // SAFETY: `data` is the slot, valid until the core frees it after
             // `exit`; `exit` drops the entry first; `show` and `write` take
             // the entry's data as `Slot<T>`.
-            match unsafe { NetProcEntry::create(net, file, Self::show, Some(Self::write), data) } {
-                // SAFETY: `proc` is only used by `init` and `exit`.
-                Ok(entry) => unsafe { *slot.proc.get() = Some(entry) },
-                Err(e) => {
-                    slot.ready.store(false, Ordering::Release);
-                    // SAFETY: `value` was written above and is not shared
-                    // (no proc file exists).
-                    unsafe { (*slot.value.get()).assume_init_drop() };
-                    return e.to_errno();
-                }
-            }
+            let entry =
+                unsafe { NetProcEntry::create(net, file, Self::show, Some(Self::write), data)? };
+            // SAFETY: `proc` is only used by this namespace's callbacks.
+            unsafe { *slot.proc.get() = Some(entry) };
         }
-        0
+        Ok(())
     }
 
     /// The `pre_exit` trampoline.
@@ -343,12 +384,18 @@ impl<T: Operations> Registration<T> {
     pub(crate) unsafe fn pre_exit(net: *mut bindings::net) {
         // SAFETY: the core holds the namespace during `pre_exit`.
         let net = unsafe { Net::from_raw(net) };
-        // SAFETY: `init` succeeded for this namespace.
+        // SAFETY: `init` succeeded for this namespace, so the slot is
+        // allocated and initialised.
         let slot = unsafe { &*Self::slot(net) };
         if slot.ready.load(Ordering::Acquire) {
             // SAFETY: `ready` is set, so `value` is initialised.
             let value = unsafe { (*slot.value.get()).assume_init_ref() };
             value.pre_exit(net, &PreExit(()));
+        }
+        // SAFETY: `hooks` is only used by this namespace's callbacks.
+        if let Some(hooks) = unsafe { &mut *slot.hooks.get() } {
+            // The core waits for a grace period before `exit` frees `value`.
+            hooks.unregister_deferred();
         }
     }
 
@@ -361,11 +408,17 @@ impl<T: Operations> Registration<T> {
     pub(crate) unsafe fn exit(net: *mut bindings::net) {
         // SAFETY: the core holds the namespace during `exit`.
         let net = unsafe { Net::from_raw(net) };
-        // SAFETY: `init` succeeded for this namespace.
+        // SAFETY: `init` succeeded for this namespace, so the slot is
+        // allocated and initialised.
         let slot = unsafe { &*Self::slot(net) };
-        // Removing the file waits for `show` and `write` in progress.
-        // SAFETY: `proc` is only used by `init` and `exit`.
-        drop(unsafe { (*slot.proc.get()).take() });
+        // Removing the file waits for `show` and `write` in progress. The
+        // hooks were detached in `pre_exit`, a grace period ago.
+        // SAFETY: `proc` and `hooks` are only used by this namespace's
+        // callbacks.
+        unsafe {
+            drop((*slot.proc.get()).take());
+            drop((*slot.hooks.get()).take());
+        }
         if slot.ready.swap(false, Ordering::AcqRel) {
             // SAFETY: `ready` was set, so `value` is initialised; the proc
             // file is gone, so nothing else refers to it.

@@ -90,11 +90,6 @@ impl<'a> WriteContext<'a> {
         Self { file, net }
     }
 
-    /// The namespace of the file being written.
-    pub(crate) fn net(&self) -> &'a Net {
-        self.net
-    }
-
     /// Whether both the task that opened the file and the task writing to it
     /// hold `CAP_NET_ADMIN` over the user namespace that owns the file's
     /// network namespace. Checking the opener too stops a privileged program

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Module parameters (`module_param_cb`), which the `module!` macro of Linux
+//! 6.12 does not support.
+//!
+//! A parameter is a `static` implementing [`Param`], exposed by
+//! [`module_param!`] under a name and mode. The kernel calls
+//! [`Param::set`] for each `name=value` given to `insmod`/`modprobe`, before
+//! the module's `init`; an error makes the load fail. [`Param::get`] formats
+//! the value for `/sys/module/<module>/parameters/<name>`.
+//!
+//! C header: [`include/linux/moduleparam.h`](srctree/include/linux/moduleparam.h)
+
+use super::bindings;
+use core::fmt::{self, Write};
+use kernel::prelude::*;
+
+/// The value of a module parameter.
+///
+/// # Locking
+///
+/// The kernel serialises `set` and `get` of one module's parameters
+/// (`kernel_param_lock`); `set` runs before the module's `init`.
+pub(crate) trait Param: Sync + 'static {
+    /// Parses and stores `value` (the text after `name=`).
+    fn set(&self, value: &[u8]) -> Result;
+    /// Writes the current value.
+    fn get(&self, out: &mut dyn Write) -> fmt::Result;
+}
+
+/// A `struct kernel_param_ops` that may live in a `static`.
+#[repr(transparent)]
+pub(crate) struct ParamOps(pub(crate) bindings::kernel_param_ops);
+// SAFETY: only read by the kernel; holds function pointers.
+unsafe impl Sync for ParamOps {}
+
+/// A `struct kernel_param` that may live in a `static` (in section
+/// `__param`, where the module loader finds it).
+#[repr(transparent)]
+pub(crate) struct KernelParam(pub(crate) bindings::kernel_param);
+// SAFETY: only read by the kernel; its pointers are to statics.
+unsafe impl Sync for KernelParam {}
+
+/// Writes into the 4 KiB buffer the kernel gives `get`.
+struct Buf {
+    buf: *mut u8,
+    len: usize,
+}
+
+impl Write for Buf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        // Keep room for the terminating NUL.
+        if self.len + s.len() >= kernel::page::PAGE_SIZE {
+            return Err(fmt::Error);
+        }
+        // SAFETY: `buf` has `PAGE_SIZE` bytes (contract of `get_trampoline`)
+        // and the copy stays inside them (checked above).
+        unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), self.buf.add(self.len), s.len()) };
+        self.len += s.len();
+        Ok(())
+    }
+}
+
+/// The `set` callback of a parameter `P`.
+///
+/// # Safety
+///
+/// Only for the kernel, as `kernel_param_ops.set` with a NUL-terminated
+/// string (or NULL for a bare `name`).
+pub(crate) unsafe fn set_trampoline<P: Param>(param: &'static P, val: *const u8) -> i32 {
+    let value: &[u8] = if val.is_null() {
+        b""
+    } else {
+        // SAFETY: the kernel passes a NUL-terminated string.
+        unsafe { CStr::from_char_ptr(val).as_bytes() }
+    };
+    match param.set(value) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The `get` callback of a parameter `P`.
+///
+/// # Safety
+///
+/// Only for the kernel, as `kernel_param_ops.get` with a `PAGE_SIZE` buffer.
+pub(crate) unsafe fn get_trampoline<P: Param>(param: &'static P, buf: *mut u8) -> i32 {
+    let mut out = Buf { buf, len: 0 };
+    if param.get(&mut out).is_err() || out.write_str("\n").is_err() {
+        return ENOSPC.to_errno();
+    }
+    // SAFETY: `len < PAGE_SIZE` (see `Buf::write_str`).
+    unsafe { *buf.add(out.len) = 0 };
+    out.len as i32
+}
+
+/// The bytes of `s` as an array, for `.modinfo` entries.
+pub(crate) const fn bytes<const N: usize>(s: &str) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = s.as_bytes()[i];
+        i += 1;
+    }
+    out
+}
+
+/// Exposes a `static` [`Param`] as a module parameter.
+///
+/// ```ignore
+/// module_param!(HOOKS, Selection, "hooks", 0o444, "which hook points to count");
+/// ```
+macro_rules! module_param {
+    ($param:ident, $ty:ty, $name:literal, $perm:literal, $desc:literal) => {
+        const _: () = {
+            use $crate::ext::{bindings, param};
+
+            /// `kernel_param_ops.set` of the parameter.
+            ///
+            /// # Safety
+            ///
+            /// Only for the kernel (see [`param::set_trampoline`]).
+            unsafe extern "C" fn set(val: *const u8, _kp: *const bindings::kernel_param) -> i32 {
+                // SAFETY: called by the kernel as `set` (contract above).
+                unsafe { param::set_trampoline::<$ty>(&$param, val) }
+            }
+
+            /// `kernel_param_ops.get` of the parameter.
+            ///
+            /// # Safety
+            ///
+            /// Only for the kernel (see [`param::get_trampoline`]).
+            unsafe extern "C" fn get(buf: *mut u8, _kp: *const bindings::kernel_param) -> i32 {
+                // SAFETY: called by the kernel as `get` (contract above).
+                unsafe { param::get_trampoline::<$ty>(&$param, buf) }
+            }
+
+            static OPS: param::ParamOps = param::ParamOps(bindings::kernel_param_ops {
+                flags: 0,
+                set: Some(set),
+                get: Some(get),
+                free: None,
+            });
+
+            // Only the address of the module's `struct module` is used.
+            #[allow(improper_ctypes)]
+            extern "C" {
+                static __this_module: kernel::types::Opaque<kernel::bindings::module>;
+            }
+
+            #[link_section = "__param"]
+            #[used]
+            // SAFETY: `__this_module` is the module's own `struct module`,
+            // defined by modpost for every module; only its address is used.
+            static PARAM: param::KernelParam = param::KernelParam(bindings::kernel_param {
+                name: concat!($name, "\0").as_ptr(),
+                mod_: unsafe { __this_module.get().cast::<bindings::module>() },
+                ops: &OPS.0,
+                perm: $perm,
+                level: -1,
+                flags: 0,
+                __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 {
+                    arg: core::ptr::null_mut(),
+                },
+            });
+
+            // What `modinfo` shows for the parameter.
+            const PARM_S: &str = concat!("parm=", $name, ":", $desc, "\0");
+            const TYPE_S: &str = concat!("parmtype=", $name, ":charp\0");
+            #[link_section = ".modinfo"]
+            #[used]
+            static PARM: [u8; PARM_S.len()] = param::bytes(PARM_S);
+            #[link_section = ".modinfo"]
+            #[used]
+            static PARMTYPE: [u8; TYPE_S.len()] = param::bytes(TYPE_S);
+        };
+    };
+}
+pub(crate) use module_param;
