@@ -20,12 +20,15 @@ ktap_plan() {
 }
 
 # run_test DESCRIPTION FUNCTION [ARGS...]
+# The check runs in this shell (state it sets, such as PIDS, stays), with its
+# output in a file: background processes it starts cannot hold it up.
 run_test() {
-	local desc=$1 out rc
+	local desc=$1 rc out=/tmp/ktap-check.$$
 	shift
 	KTAP_N=$((KTAP_N + 1))
-	out=$("$@" 2>&1) && rc=0 || rc=$?
-	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
+	"$@" >"$out" 2>&1 && rc=0 || rc=$?
+	sed 's/^/# /' "$out"
+	rm -f "$out"
 	if [ "$rc" = 0 ]; then
 		echo "ok $KTAP_N $desc"
 	elif [ "$rc" = 4 ]; then

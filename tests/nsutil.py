@@ -8,7 +8,21 @@
                                 enter it and check that /proc/net/rnetns
                                 shows that namespace's inode; prints a line
                                 per mismatch, exits 1 if any
+  nsutil.py udp-send DST PORT COUNT SIZE [CPU]
+                                send COUNT UDP datagrams of SIZE payload
+                                bytes to DST (IPv4 or IPv6), pinned to CPU
+  nsutil.py udp-sink ADDR PORT [SECONDS]
+                                bind a UDP socket and hold it (never read)
+  nsutil.py write FILE [@FD] PAYLOAD...
+                                write each PAYLOAD with one write(2) to FILE
+                                (or to the inherited descriptor FD), printing
+                                "ok" or the errno name per write; PAYLOAD is
+                                a Python string literal body (\\n, \\x00) or
+                                @N for N bytes of "x"
 """
+import errno
+import socket
+import time
 import ctypes
 import os
 import sys
@@ -81,6 +95,53 @@ def check_all(d):
     sys.exit(1 if bad or not checked else 0)
 
 
+def udp_send(dst, port, count, size, cpu=None):
+    if cpu is not None:
+        os.sched_setaffinity(0, {int(cpu)})
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    payload = b"r" * int(size)
+    sent = 0
+    for _ in range(int(count)):
+        while True:
+            try:
+                s.sendto(payload, (dst, int(port)))
+                break
+            except BlockingIOError:
+                time.sleep(0.001)
+        sent += 1
+    print(f"sent {sent}")
+
+
+def udp_sink(addr, port, seconds="600"):
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((addr, int(port)))
+    print("bound", flush=True)
+    time.sleep(float(seconds))
+
+
+def write_payloads(path, payloads):
+    if path.startswith("@"):
+        fd = int(path[1:])
+    else:
+        try:
+            fd = os.open(path, os.O_WRONLY)
+        except OSError as e:
+            print("open:", errno.errorcode.get(e.errno, str(e.errno)))
+            return
+    for p in payloads:
+        if p.startswith("@") and p[1:].isdigit():
+            data = b"x" * int(p[1:])
+        else:
+            data = p.encode().decode("unicode_escape").encode("latin-1")
+        try:
+            os.write(fd, data)
+            print("ok")
+        except OSError as e:
+            print(errno.errorcode.get(e.errno, str(e.errno)))
+
+
 def main():
     if len(sys.argv) < 2:
         die(__doc__)
@@ -91,6 +152,12 @@ def main():
         setns_exec(args[0], args[1:])
     elif cmd == "check-all":
         check_all(args[0] if args else "/run/netns")
+    elif cmd == "udp-send" and len(args) in (4, 5):
+        udp_send(*args)
+    elif cmd == "udp-sink" and len(args) in (2, 3):
+        udp_sink(*args)
+    elif cmd == "write" and len(args) >= 2:
+        write_payloads(args[0], args[1:])
     else:
         die(__doc__)
 

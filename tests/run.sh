@@ -3,7 +3,8 @@
 # the whole KTAP document to stdout and to $RNETNS_SCRATCH/results.ktap.
 # Usage: tests/run.sh [TEST-FILE...]   (default: every tests/t*.sh)
 cd "$(dirname "$0")" || exit 1
-tests=("$@")
+tests=()
+for t in "$@"; do tests+=("$(basename "$t")"); done
 [ ${#tests[@]} -gt 0 ] || tests=(t*.sh)
 out=${RNETNS_SCRATCH:-/tmp}/results.ktap
 {

@@ -28,7 +28,7 @@ t_load() {
 
 t_init_net_file() {
 	[ -f $PROCF ] || fail "$PROCF missing in init_net"
-	expect_eq "mode and owner" "$(stat -c '%a %u %g' $PROCF)" "444 0 0" &&
+	expect_eq "mode and owner" "$(stat -c '%a %u %g' $PROCF)" "644 0 0" &&
 		expect_eq "inum" "$(field inum)" "$(inum /proc/self/ns/net)" &&
 		expect_eq "init_net flag" "$(field init_net)" 1 &&
 		cat $PROCF
@@ -98,7 +98,7 @@ t_userns() {
 	wait_until 10 test -s /tmp/rnetns-userns || fail "unprivileged unshare did not start"
 	# setpriv, both unshares and sh exec in turn: $USERNS is the sleeper.
 	local pid=$USERNS
-	expect_eq "owner seen inside" "$(cat /tmp/rnetns-userns)" "0 0 444" &&
+	expect_eq "owner seen inside" "$(cat /tmp/rnetns-userns)" "0 0 644" &&
 		expect_eq "owner seen from init_net" "$(stat -c '%u %g' /proc/$pid/net/rnetns)" "65534 65534" &&
 		expect_eq "inum" "$(field inum /proc/$pid/net/rnetns)" "$(inum /proc/$pid/ns/net)"
 	local rc=$?
@@ -172,7 +172,7 @@ t_unload_all() {
 
 ktap_plan 17
 run_test "insmod sets up existing namespaces and says so" t_load
-run_test "init_net has /proc/net/rnetns 0444 root, showing its own inode" t_init_net_file
+run_test "init_net has /proc/net/rnetns 0644 root, showing its own inode" t_init_net_file
 run_test "named namespace created before load is served" t_preexisting_named
 run_test "process-held namespace created before load is served" t_preexisting_unnamed
 run_test "ip netns add after load is served with its inode" t_ip_netns_add
