@@ -9,7 +9,8 @@
 #   make rustfmtcheck       fail on a rustfmt diff
 #   make rust-analyzer      write rust-project.json for editors
 #   make rustdoc            render the module's documentation to doc/html
-#   make install            modules_install into $(KDIR)'s module tree + depmod
+#   make install            modules_install for $(KDIR)'s kernel + depmod
+#                           (INSTALL_MOD_PATH=DIR to install under DIR)
 #   make clean
 #
 # Kbuild reads the file `Kbuild`; this Makefile only drives it.
@@ -33,7 +34,8 @@ modules:
 	$(KMAKE) modules
 
 clippy:
-	$(KMAKE) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules
+	$(KMAKE) CLIPPY=1 KCFLAGS=-Werror \
+		KRUSTFLAGS="-Dwarnings -Dclippy::missing_docs_in_private_items -Dclippy::missing_safety_doc" modules
 
 rustfmt:
 	rustfmt --edition 2021 --config-path $(CURDIR)/.rustfmt.toml $(shell find src -name '*.rs' ! -name '*_generated.rs')
@@ -42,14 +44,15 @@ rustfmtcheck:
 	rustfmt --edition 2021 --config-path $(CURDIR)/.rustfmt.toml --check $(shell find src -name '*.rs' ! -name '*_generated.rs')
 
 rust-analyzer:
-	$(KMAKE) rust-analyzer
+	$(CURDIR)/scripts/rust-analyzer.sh $(KDIR)
 
 rustdoc: modules
 	$(CURDIR)/scripts/rustdoc.sh $(KDIR)
 
+# INSTALL_MOD_PATH=DIR installs under DIR (as the kernel's own target does).
 install: modules
 	$(KMAKE) modules_install
-	depmod -a $(shell cat $(KDIR)/include/config/kernel.release)
+	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(shell cat $(KDIR)/include/config/kernel.release)
 
 clean:
 	$(KMAKE) clean

@@ -1,24 +1,45 @@
 #!/usr/bin/env bash
-# The rnetns test command: set up (idempotent), build the module, boot the
-# test kernel under QEMU, run the KTAP tests inside, and print
-# "N passed, N failed" as the last line. Exits non-zero if anything failed.
+# The rnetns test command. Sets up (idempotent: packages, toolchain, both
+# test kernels), builds the module, runs the host checks (format, lints,
+# docs, unsafe confinement, install), then boots QEMU twice: the normal
+# kernel, and the debug kernel (KASAN, kmemleak, lockdep, refcount
+# trackers, fault injection), running the KTAP tests in each. Prints
+# "N passed, N failed" as the last line; exits non-zero if anything failed.
 #
-# Usage: scripts/test.sh [TEST-FILE...]   (default: every tests/t*.sh)
-# Env:   RNETNS_QEMU_ARGS  extra options for qemu/run (for example --smp 4)
+# Usage: scripts/test.sh [--quick] [TEST-FILE...]
+#   --quick     normal kernel only (no debug-kernel run)
+#   TEST-FILE   run only these tests/t*.sh files (default: all)
+# Env: RNETNS_QEMU_ARGS  extra options for qemu/run (for example --smp 4)
 source "$(dirname "$0")/lib.sh"
 cd "$RNETNS_TOP"
 
-"$RNETNS_TOP/scripts/setup.sh"
-make -s >"$RNETNS_LOGS/module-build.log" 2>&1 || {
-	cat "$RNETNS_LOGS/module-build.log" >&2
-	die "module build failed"
-}
-log "built $(ls -1 rnetns.ko)"
+quick=0
+if [ "${1:-}" = --quick ]; then quick=1; shift; fi
+variants=(normal)
+[ "$quick" = 1 ] || variants+=(debug)
 
-scratch=$(mktemp -d /tmp/rnetns-test.XXXXXX)
-trap 'rm -rf "$scratch"' EXIT
-vm_rc=0
-# shellcheck disable=SC2086
-"$RNETNS_TOP/qemu/run" --scratch "$scratch" ${RNETNS_QEMU_ARGS:-} -- tests/run.sh "$@" || vm_rc=$?
+untracked_before=$(git status --porcelain --untracked-files=all 2>/dev/null | awk '$1 == "??" { print $2 }')
+"$RNETNS_TOP/scripts/setup.sh" $([ "$quick" = 1 ] || echo --debug)
 
-python3 "$RNETNS_TOP/scripts/ktap-summary.py" "$scratch/results.ktap" --vm-exit "$vm_rc"
+results=$(mktemp -d /tmp/rnetns-test.XXXXXX)
+trap 'rm -rf "$results"' EXIT
+summary=()
+
+ko=$("$RNETNS_TOP/scripts/build-module.sh" normal)
+log "built $ko"
+RNETNS_UNTRACKED_BEFORE=$untracked_before RNETNS_LOGS=$RNETNS_LOGS \
+	bash tests/host-checks.sh | tee "$results/host.ktap"
+summary+=("host=$results/host.ktap")
+
+for v in "${variants[@]}"; do
+	ko=$("$RNETNS_TOP/scripts/build-module.sh" "$v")
+	log "running the tests on the $v kernel with $ko"
+	mkdir -p "$results/$v"
+	rc=0
+	# shellcheck disable=SC2086
+	"$RNETNS_TOP/qemu/run" $([ "$v" = debug ] && echo --debug) --scratch "$results/$v" \
+		${RNETNS_QEMU_ARGS:-} -- env RNETNS_KO="$ko" tests/run.sh "$@" || rc=$?
+	summary+=("$v=$results/$v/results.ktap:$rc")
+done
+
+python3 "$RNETNS_TOP/scripts/ktap-summary.py" "${summary[@]}"

@@ -65,6 +65,8 @@ impl HookSelection {
         self.0.load(Ordering::Relaxed) & bit(f, h) != 0
     }
 
+    /// Parses a `hooks=` value into selection bits, or returns the item
+    /// that is not understood.
     fn parse(value: &[u8]) -> core::result::Result<u32, &[u8]> {
         if value == b"none" {
             return Ok(0);
@@ -165,8 +167,11 @@ impl fmt::Display for Printable<'_> {
 /// not write the per-CPU copies (that would race with the packet path): it
 /// records the folded totals as a baseline that readers subtract.
 pub(crate) struct HookCounter {
+    /// What the packet path adds to.
     pcpu: PerCpuCounter,
+    /// Folded packets at the last reset.
     base_packets: AtomicU64,
+    /// Folded bytes at the last reset.
     base_bytes: AtomicU64,
 }
 

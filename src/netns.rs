@@ -53,7 +53,9 @@ impl Lifecycle {
         // Read `destroyed` first: a concurrent teardown cannot make it exceed
         // the `created` read after it.
         let destroyed = self.destroyed.load(Ordering::Acquire);
-        self.created.load(Ordering::Acquire).saturating_sub(destroyed)
+        self.created
+            .load(Ordering::Acquire)
+            .saturating_sub(destroyed)
     }
 }
 

@@ -53,7 +53,9 @@ module_param!(
 /// The loaded module: its pernet registration and the `init_net`-only
 /// lifecycle file. Fields drop in order: the file goes first.
 struct Rnetns {
+    /// `/proc/net/rnetns_lifecycle`, in `init_net`.
     _lifecycle: NetProcEntry,
+    /// The pernet operations: every namespace's state.
     _pernet: Registration<NetState>,
 }
 

@@ -21,6 +21,7 @@ impl Family {
     /// Both families, in display order.
     pub(crate) const ALL: [Family; 2] = [Family::Ipv4, Family::Ipv6];
 
+    /// The `NFPROTO_*` value of the family.
     fn nfproto(self) -> u8 {
         match self {
             Family::Ipv4 => bindings::NFPROTO_IPV4 as u8,
@@ -54,6 +55,7 @@ impl HookPoint {
         HookPoint::PostRouting,
     ];
 
+    /// The `NF_INET_*` value of the hook point.
     fn hooknum(self) -> u32 {
         match self {
             HookPoint::PreRouting => bindings::nf_inet_hooks_NF_INET_PRE_ROUTING,
@@ -128,8 +130,11 @@ unsafe extern "C" fn observe_hook<O: Observer>(
 /// While `registered`, `ops` (which never reallocates) is registered in
 /// `net`, which stays alive until `self` is dropped.
 pub(crate) struct NetHooks {
+    /// The namespace the hooks are registered in.
     net: *mut bindings::net,
+    /// The hook ops; netfilter keeps pointers to them while registered.
     ops: KVec<bindings::nf_hook_ops>,
+    /// Whether `ops` are registered now.
     registered: bool,
 }
 
@@ -188,7 +193,11 @@ impl NetHooks {
         if self.registered {
             // SAFETY: registered in `net`, which is alive (type invariant).
             unsafe {
-                bindings::nf_unregister_net_hooks(self.net, self.ops.as_ptr(), self.ops.len() as u32)
+                bindings::nf_unregister_net_hooks(
+                    self.net,
+                    self.ops.as_ptr(),
+                    self.ops.len() as u32,
+                )
             };
             self.registered = false;
         }

@@ -43,7 +43,9 @@ unsafe impl Sync for KernelParam {}
 
 /// Writes into the 4 KiB buffer the kernel gives `get`.
 struct Buf {
+    /// The start of the buffer (`PAGE_SIZE` bytes).
     buf: *mut u8,
+    /// Bytes written so far.
     len: usize,
 }
 
@@ -151,10 +153,11 @@ macro_rules! module_param {
 
             #[link_section = "__param"]
             #[used]
-            // SAFETY: `__this_module` is the module's own `struct module`,
-            // defined by modpost for every module; only its address is used.
             static PARAM: param::KernelParam = param::KernelParam(bindings::kernel_param {
                 name: concat!($name, "\0").as_ptr(),
+                // SAFETY: `__this_module` is the module's own `struct
+                // module`, defined by modpost for every module; only its
+                // address is used.
                 mod_: unsafe { __this_module.get().cast::<bindings::module>() },
                 ops: &OPS.0,
                 perm: $perm,

@@ -32,6 +32,7 @@ pub(crate) struct Totals {
 /// `ptr` is a per-CPU pointer returned by `__alloc_percpu` for a `Totals`,
 /// freed only in `drop`.
 pub(crate) struct PerCpuCounter {
+    /// The per-CPU pointer (an offset from each CPU's per-CPU base).
     ptr: NonNull<Totals>,
 }
 
@@ -81,10 +82,9 @@ impl PerCpuCounter {
         // SAFETY: `-1` starts the iteration of the possible mask.
         let mut cpu = unsafe { bindings::rnetns_next_possible_cpu(-1) };
         while cpu < nr {
-            // SAFETY: `cpu` is a possible CPU and `ptr` a live per-CPU
-            // pointer (type invariant), so this is that CPU's copy; the
-            // volatile loads may race with that CPU's adds and then see the
-            // value from before or after each add.
+            // SAFETY: `ptr` is live (type invariant) and `cpu` possible, so
+            // this is that CPU's copy; racing its adds, each volatile 64-bit
+            // load sees the value before or after an add.
             let copy = unsafe {
                 let p = bindings::rnetns_per_cpu_ptr(self.ptr.as_ptr().cast(), cpu as i32)
                     .cast::<Totals>();

@@ -36,7 +36,7 @@ use super::{
     bindings,
     net::Net,
     netfilter::{Attach, NetHooks, Observer},
-    proc::{NetProcEntry, ProcFile, SeqFile, WriteContext},
+    proc::{NetProcEntry, ProcFile, SeqFile, WriteContext, WriteFn},
 };
 use core::{
     cell::UnsafeCell,
@@ -107,7 +107,9 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
 /// `id` is only written by `register_pernet_subsys` while `in_use` is set by
 /// the one [`Registration`] using it.
 pub(crate) struct Id {
+    /// The id, written by `register_pernet_subsys` (`*ops->id`).
     id: Opaque<u32>,
+    /// Whether a [`Registration`] uses this storage.
     in_use: AtomicBool,
 }
 
@@ -124,6 +126,7 @@ impl Id {
         }
     }
 
+    /// The id the core assigned.
     fn get(&self) -> u32 {
         // SAFETY: read only from callbacks of the registration, after the
         // core wrote it (type invariant).
@@ -140,18 +143,26 @@ impl Id {
 /// namespace, which the netns core serialises. `hooks` observe `value`.
 #[repr(C)]
 struct Slot<T> {
+    /// Whether `value` is initialised.
     ready: AtomicBool,
+    /// The namespace's proc file, if `T` has one and it is created.
     proc: UnsafeCell<Option<NetProcEntry>>,
+    /// The netfilter hooks of `value`'s observers.
     hooks: UnsafeCell<Option<NetHooks>>,
+    /// The namespace's state.
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
 /// The named `extern "C"` callbacks of one [`Operations`] type, made by
 /// [`pernet_callbacks!`] so that they have readable symbol names for kprobes.
 pub(crate) struct Callbacks<T> {
+    /// Calls [`Registration::init`].
     init: unsafe extern "C" fn(*mut bindings::net) -> i32,
+    /// Calls [`Registration::pre_exit`].
     pre_exit: unsafe extern "C" fn(*mut bindings::net),
+    /// Calls [`Registration::exit`].
     exit: unsafe extern "C" fn(*mut bindings::net),
+    /// The callbacks are those of `T`.
     _t: PhantomData<T>,
 }
 
@@ -223,9 +234,9 @@ macro_rules! pernet_callbacks {
             unsafe { $crate::ext::pernet::Registration::<$t>::exit(net) }
         }
 
-        // SAFETY: the three functions only call the `Registration` function
-        // of the same role.
         static $name: $crate::ext::pernet::Callbacks<$t> =
+            // SAFETY: the three functions only call the `Registration`
+            // function of the same role.
             unsafe { $crate::ext::pernet::Callbacks::new($init, $pre_exit, $exit) };
     };
 }
@@ -244,7 +255,9 @@ pub(crate) use pernet_callbacks;
 /// `ops` is registered with the netns core, with `T::id()` as its id, until
 /// `drop`.
 pub(crate) struct Registration<T: Operations> {
+    /// The C operations, linked into the core's list while registered.
     ops: Pin<KBox<Opaque<bindings::pernet_operations>>>,
+    /// The operations are those of `T`.
     _t: PhantomData<T>,
 }
 
@@ -279,10 +292,9 @@ impl<T: Operations> Registration<T> {
         let registered = KBox::pin(Opaque::new(ops), GFP_KERNEL)
             .map_err(Error::from)
             .and_then(|ops| {
-                // SAFETY: `ops` is pinned and stays registered until `drop`;
-                // its callbacks are the `Registration::<T>` trampolines
-                // (contract of `Callbacks::new`) and its id storage is
-                // reserved for it above.
+                // SAFETY: `ops` is pinned and registered until `drop`; its
+                // callbacks are `Registration::<T>`'s (`Callbacks::new`) and
+                // its id storage is reserved for it above.
                 to_result(unsafe { bindings::register_pernet_subsys(ops.get()) })?;
                 Ok(ops)
             });
@@ -337,10 +349,9 @@ impl<T: Operations> Registration<T> {
         let value = unsafe { (*slot.value.get()).write(value) };
         slot.ready.store(true, Ordering::Release);
         if let Err(e) = Self::publish(net, slot, value) {
-            // SAFETY: `hooks` and `proc` are only used by the callbacks of
-            // this namespace. Dropping the hooks waits for a grace period
-            // and dropping the entry for its readers, so nothing refers to
-            // `value` afterwards.
+            // SAFETY: only this namespace's callbacks use `hooks`/`proc`.
+            // Dropping the hooks waits for a grace period, the entry for its
+            // readers: nothing refers to `value` afterwards.
             unsafe {
                 drop((*slot.proc.get()).take());
                 drop((*slot.hooks.get()).take());
@@ -355,20 +366,18 @@ impl<T: Operations> Registration<T> {
 
     /// Attaches the observers of `value` and creates the proc file.
     fn publish(net: &Net, slot: &Slot<T>, value: &T) -> Result {
-        // SAFETY: `value` lives in the slot until `exit`, after `pre_exit`
-        // has detached the hooks and the core has waited a grace period (or
-        // until `init` fails, after dropping the hooks, which waits); `net`
-        // outlives the slot's contents.
+        // SAFETY: `value` stays in the slot until `exit` (after `pre_exit`
+        // detached the hooks and a grace period) or a failed `init` (after
+        // dropping the hooks, which waits); `net` outlives the slot.
         let hooks = unsafe { NetHooks::register(net, value.observers())? };
         // SAFETY: `hooks` is only used by this namespace's callbacks.
         unsafe { *slot.hooks.get() = Some(hooks) };
         if let Some(file) = T::PROC_FILE {
             let data = core::ptr::from_ref(slot).cast_mut().cast::<c_void>();
-            // SAFETY: `data` is the slot, valid until the core frees it after
-            // `exit`; `exit` drops the entry first; `show` and `write` take
-            // the entry's data as `Slot<T>`.
-            let entry =
-                unsafe { NetProcEntry::create(net, file, Self::show, Some(Self::write), data)? };
+            let (show, write) = (Self::show, Some(Self::write as WriteFn));
+            // SAFETY: `data` is the slot, freed by the core after `exit`,
+            // which drops the entry first; `show`/`write` take it as a slot.
+            let entry = unsafe { NetProcEntry::create(net, file, show, write, data)? };
             // SAFETY: `proc` is only used by this namespace's callbacks.
             unsafe { *slot.proc.get() = Some(entry) };
         }
@@ -435,10 +444,9 @@ impl<T: Operations> Registration<T> {
     ///
     /// Only for the proc core, as `show` of a file made by `init`.
     unsafe extern "C" fn show(m: *mut bindings::seq_file, _v: *mut c_void) -> i32 {
-        // SAFETY: the file's data is the slot (see `init`), which outlives
-        // the file; the single-net seq_file holds a reference on its
-        // namespace while open; the proc file exists only while `value` is
-        // initialised.
+        // SAFETY: the file's data is the slot (see `init`), initialised for
+        // as long as the file exists; the single-net seq_file holds a
+        // reference on its namespace while open.
         let (value, net, m) = unsafe {
             let slot = &*bindings::rnetns_seq_pde_data(m).cast::<Slot<T>>();
             (

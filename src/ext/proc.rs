@@ -70,7 +70,9 @@ pub(crate) use seq_print;
 ///
 /// `file` is an open file of a per-namespace proc file, valid for `'a`.
 pub(crate) struct WriteContext<'a> {
+    /// The open file being written.
     file: *mut bindings::file,
+    /// The file's network namespace.
     net: &'a Net,
 }
 
@@ -100,8 +102,7 @@ impl<'a> WriteContext<'a> {
         // SAFETY: `self.file` is an open file (type invariant) and `user_ns`
         // is the live owner of a live namespace.
         unsafe {
-            bindings::file_ns_capable(self.file, user_ns, cap)
-                && bindings::ns_capable(user_ns, cap)
+            bindings::file_ns_capable(self.file, user_ns, cap) && bindings::ns_capable(user_ns, cap)
         }
     }
 }
@@ -118,6 +119,7 @@ pub(crate) type WriteFn = unsafe extern "C" fn(*mut bindings::file, *mut u8, usi
 /// `pde` is a live proc entry made by `proc_create_net_single_write` and not
 /// yet removed.
 pub(crate) struct NetProcEntry {
+    /// The entry, removed in `drop`.
     pde: NonNull<bindings::proc_dir_entry>,
 }
 
@@ -159,7 +161,12 @@ impl NetProcEntry {
         let pde = NonNull::new(pde).ok_or(ENOMEM)?;
         let user_ns = net.user_ns();
         // SAFETY: `user_ns` is the live owner of a live namespace.
-        let (uid, gid) = unsafe { (bindings::make_kuid(user_ns, 0), bindings::make_kgid(user_ns, 0)) };
+        let (uid, gid) = unsafe {
+            (
+                bindings::make_kuid(user_ns, 0),
+                bindings::make_kgid(user_ns, 0),
+            )
+        };
         if uid.val != u32::MAX && gid.val != u32::MAX {
             // SAFETY: `pde` is the live entry just created.
             unsafe { bindings::proc_set_user(pde.as_ptr(), uid, gid) };
@@ -190,7 +197,10 @@ pub(crate) trait GlobalShow: Sync + 'static {
 ///
 /// Only for the proc core, as `show` of a file made by
 /// [`NetProcEntry::create_global`] with data of type `H`.
-unsafe extern "C" fn show_global<H: GlobalShow>(m: *mut bindings::seq_file, _v: *mut c_void) -> i32 {
+unsafe extern "C" fn show_global<H: GlobalShow>(
+    m: *mut bindings::seq_file,
+    _v: *mut c_void,
+) -> i32 {
     // SAFETY: the entry's data is a `&'static H` (see `create_global`); the
     // seq_file is being shown.
     let (data, m) = unsafe {
