@@ -22,7 +22,7 @@ PACKAGES=(
 	"$RNETNS_KPKG" clang llvm lld libclang-dev
 	make gcc libc6-dev flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
 	qemu-system-x86 busybox-static
-	iproute2 iputils-ping nftables util-linux procps python3 rsync
+	iproute2 iputils-ping nftables util-linux procps python3 rsync trace-cmd
 )
 
 missing=()

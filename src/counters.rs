@@ -12,9 +12,9 @@ use crate::ext::{
 };
 use core::{
     fmt::{self, Write},
-    sync::atomic::{AtomicU32, AtomicU64, Ordering},
+    sync::atomic::{AtomicU32, Ordering},
 };
-use kernel::prelude::*;
+use kernel::{new_mutex, prelude::*, sync::Mutex};
 
 /// Display name of a family, as used in `/proc/net/rnetns` and `hooks=`.
 pub(crate) fn family_name(f: Family) -> &'static str {
@@ -161,18 +161,12 @@ impl fmt::Display for Printable<'_> {
     }
 }
 
-/// The packets and bytes one namespace saw at one hook point.
-///
-/// The packet path adds to per-CPU copies; readers fold them. `reset` does
-/// not write the per-CPU copies (that would race with the packet path): it
-/// records the folded totals as a baseline that readers subtract.
+/// The packets and bytes one namespace sees at one hook point: a per-CPU
+/// counter the packet path adds to, without locks. Readers fold it;
+/// [`Baselines`] turns the folded totals into totals since the last reset.
 pub(crate) struct HookCounter {
     /// What the packet path adds to.
     pcpu: PerCpuCounter,
-    /// Folded packets at the last reset.
-    base_packets: AtomicU64,
-    /// Folded bytes at the last reset.
-    base_bytes: AtomicU64,
 }
 
 impl HookCounter {
@@ -180,31 +174,7 @@ impl HookCounter {
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
             pcpu: PerCpuCounter::new()?,
-            base_packets: AtomicU64::new(0),
-            base_bytes: AtomicU64::new(0),
         })
-    }
-
-    /// Totals since creation or the last reset.
-    pub(crate) fn read(&self) -> Totals {
-        // Baseline first: it was folded before it was stored, and per-CPU
-        // counts only grow, so the fold below is never below it.
-        let base = Totals {
-            packets: self.base_packets.load(Ordering::Acquire),
-            bytes: self.base_bytes.load(Ordering::Acquire),
-        };
-        let now = self.pcpu.fold();
-        Totals {
-            packets: now.packets.saturating_sub(base.packets),
-            bytes: now.bytes.saturating_sub(base.bytes),
-        }
-    }
-
-    /// Makes the totals start again from zero.
-    pub(crate) fn reset(&self) {
-        let now = self.pcpu.fold();
-        self.base_packets.store(now.packets, Ordering::Release);
-        self.base_bytes.store(now.bytes, Ordering::Release);
     }
 }
 
@@ -212,5 +182,61 @@ impl Observer for HookCounter {
     #[inline(always)]
     fn observe(&self, skb: &SkBuff) {
         self.pcpu.add(u64::from(skb.len()));
+    }
+}
+
+/// The folded totals of each of a namespace's counters at its last reset.
+///
+/// A reset never writes the per-CPU copies (that would race with the packet
+/// path): it records the folded totals here, and readers subtract them.
+///
+/// # Locking
+///
+/// One mutex per namespace serialises resets and reads, so that concurrent
+/// resets cannot mix their packet and byte baselines and a reader sees every
+/// row either before or after a reset. The packet path never takes it.
+pub(crate) struct Baselines(Pin<KBox<Mutex<KVec<Totals>>>>);
+
+impl Baselines {
+    /// Zero baselines for `n` counters. May sleep.
+    pub(crate) fn new(n: usize) -> Result<Self> {
+        let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            v.push(Totals::default(), GFP_KERNEL)?;
+        }
+        Ok(Self(KBox::pin_init(
+            new_mutex!(v, "rnetns_baselines"),
+            GFP_KERNEL,
+        )?))
+    }
+
+    /// Calls `f` with each counter's totals since the last reset. Sleeps on
+    /// the mutex.
+    pub(crate) fn read<'a>(
+        &self,
+        counters: impl Iterator<Item = &'a HookCounter>,
+        mut f: impl FnMut(usize, Totals),
+    ) {
+        let base = self.0.lock();
+        for (i, (c, b)) in counters.zip(base.iter()).enumerate() {
+            let now = c.pcpu.fold();
+            // Per-CPU counts only grow and `b` was folded earlier, so this
+            // does not underflow; saturate all the same.
+            f(
+                i,
+                Totals {
+                    packets: now.packets.saturating_sub(b.packets),
+                    bytes: now.bytes.saturating_sub(b.bytes),
+                },
+            );
+        }
+    }
+
+    /// Makes every counter start again from zero. Sleeps on the mutex.
+    pub(crate) fn reset<'a>(&self, counters: impl Iterator<Item = &'a HookCounter>) {
+        let mut base = self.0.lock();
+        for (c, b) in counters.zip(base.iter_mut()) {
+            *b = c.pcpu.fold();
+        }
     }
 }

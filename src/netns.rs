@@ -6,16 +6,17 @@
 #![forbid(unsafe_code)]
 
 use crate::{
-    counters::{family_name, hook_name, HookCounter, HookSelection},
+    counters::{family_name, hook_name, Baselines, HookCounter, HookSelection},
     ext::{
         net::Net,
         netfilter::{Attach, Family, HookPoint},
         pernet::{self, Operations, PreExit},
-        proc::{seq_print, GlobalShow, ProcFile, SeqFile, WriteContext},
-        time,
+        proc::{seq_print, ProcFile, SeqFile, WriteContext},
+        time, trace,
     },
+    lifecycle::LIFECYCLE,
 };
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::Ordering;
 use kernel::{c_str, prelude::*};
 
 /// The `net_generic` id of rnetns's per-namespace state.
@@ -25,57 +26,13 @@ static ID: pernet::Id = pernet::Id::new();
 /// namespace counts.
 pub(crate) static HOOKS: HookSelection = HookSelection::all();
 
-/// Totals over the life of the module, shown in `init_net`'s
-/// `/proc/net/rnetns_lifecycle` (root only).
-pub(crate) struct Lifecycle {
-    /// Namespaces set up so far.
-    created: AtomicUsize,
-    /// Namespaces torn down so far.
-    destroyed: AtomicUsize,
-}
-
-/// The module's lifecycle totals.
-pub(crate) static LIFECYCLE: Lifecycle = Lifecycle {
-    created: AtomicUsize::new(0),
-    destroyed: AtomicUsize::new(0),
-};
-
-/// The `init_net`-only lifecycle file.
-pub(crate) const LIFECYCLE_FILE: ProcFile = ProcFile {
-    name: c_str!("rnetns_lifecycle"),
-    mode: 0o400,
-};
-
-impl Lifecycle {
-    /// The number of namespaces holding rnetns state now: zero once the
-    /// module's registration is gone.
-    pub(crate) fn live(&self) -> usize {
-        // Read `destroyed` first: a concurrent teardown cannot make it exceed
-        // the `created` read after it.
-        let destroyed = self.destroyed.load(Ordering::Acquire);
-        self.created
-            .load(Ordering::Acquire)
-            .saturating_sub(destroyed)
-    }
-}
-
-impl GlobalShow for Lifecycle {
-    fn show(&self, m: &SeqFile) -> Result {
-        let destroyed = self.destroyed.load(Ordering::Acquire);
-        let created = self.created.load(Ordering::Acquire);
-        seq_print!(m, "live {}\n", created.saturating_sub(destroyed));
-        seq_print!(m, "created {}\n", created);
-        seq_print!(m, "destroyed {}\n", destroyed);
-        Ok(())
-    }
-}
-
 /// What rnetns records about one network namespace.
 ///
 /// Created when the namespace is set up (or when the module is loaded, for
 /// namespaces that already exist) and dropped when it is torn down. Its
 /// identity is immutable; its counters are updated by the packet path
-/// without locks (see [`HookCounter`]).
+/// without locks (see [`HookCounter`]); reading and resetting them takes the
+/// namespace's [`Baselines`] mutex.
 pub(crate) struct NetState {
     /// Inode number of the namespace (`stat -L /proc/self/ns/net`).
     inum: u32,
@@ -83,8 +40,12 @@ pub(crate) struct NetState {
     cookie: u64,
     /// When rnetns set the namespace up, in boot-time nanoseconds.
     created_ns: u64,
+    /// When rnetns set the namespace up, on the monotonic clock (ns).
+    created_mono_ns: u64,
     /// One counter per selected (family, hook point), attached to that hook.
     counters: KVec<Attach<HookCounter>>,
+    /// The counters' totals at the last reset.
+    baselines: Baselines,
 }
 
 impl Operations for NetState {
@@ -116,12 +77,15 @@ impl Operations for NetState {
                 }
             }
         }
+        let baselines = Baselines::new(counters.len())?;
         LIFECYCLE.created.fetch_add(1, Ordering::AcqRel);
         Ok(Self {
             inum: net.inum(),
             cookie: net.cookie(),
             created_ns: time::boottime_ns(),
+            created_mono_ns: time::mono_ns(),
             counters,
+            baselines,
         })
     }
 
@@ -129,7 +93,28 @@ impl Operations for NetState {
         &self.counters
     }
 
-    fn pre_exit(&self, _net: &Net, _token: &PreExit) {}
+    fn pre_exit(&self, _net: &Net, _token: &PreExit) {
+        let lifetime = time::mono_ns().saturating_sub(self.created_mono_ns);
+        LIFECYCLE.lifetime_ns.record(lifetime);
+        trace::net_pre_exit(self.inum, self.cookie, lifetime);
+    }
+
+    fn init_done(net: &Net, result: &Result, duration_ns: u64) {
+        LIFECYCLE.init_ns.record(duration_ns);
+        let errno = match result {
+            Ok(()) => 0,
+            Err(e) => {
+                LIFECYCLE.init_failed.fetch_add(1, Ordering::Relaxed);
+                e.to_errno()
+            }
+        };
+        trace::net_init(net.inum(), net.cookie(), duration_ns, errno);
+    }
+
+    fn exit_done(net: &Net, duration_ns: u64) {
+        LIFECYCLE.exit_ns.record(duration_ns);
+        trace::net_exit(net.inum(), net.cookie(), duration_ns);
+    }
 
     fn show(&self, net: &Net, m: &SeqFile) -> Result {
         seq_print!(m, "inum {}\n", self.inum);
@@ -142,17 +127,18 @@ impl Operations for NetState {
             time::boottime_ns().saturating_sub(self.created_ns) / 1_000_000
         );
         seq_print!(m, "family hook packets bytes\n");
-        for c in self.counters.iter() {
-            let t = c.observer.read();
-            seq_print!(
-                m,
-                "{} {} {} {}\n",
-                family_name(c.family),
-                hook_name(c.hook),
-                t.packets,
-                t.bytes
-            );
-        }
+        self.baselines
+            .read(self.counters.iter().map(|c| &c.observer), |i, t| {
+                let c = &self.counters[i];
+                seq_print!(
+                    m,
+                    "{} {} {} {}\n",
+                    family_name(c.family),
+                    hook_name(c.hook),
+                    t.packets,
+                    t.bytes
+                );
+            });
         Ok(())
     }
 
@@ -161,17 +147,22 @@ impl Operations for NetState {
     /// namespace, for the opener and the writer (else `EPERM`). Anything else
     /// fails with `EINVAL` and changes nothing.
     fn write(&self, ctx: &WriteContext<'_>, input: &[u8]) -> Result {
-        if !ctx.net_admin_capable() {
-            return Err(EPERM);
-        }
         let cmd = input.strip_suffix(b"\n").unwrap_or(input);
-        if cmd != b"reset" {
-            return Err(EINVAL);
-        }
-        for c in self.counters.iter() {
-            c.observer.reset();
-        }
-        Ok(())
+        let result = if !ctx.net_admin_capable() {
+            Err(EPERM)
+        } else if cmd != b"reset" {
+            Err(EINVAL)
+        } else {
+            self.baselines
+                .reset(self.counters.iter().map(|c| &c.observer));
+            Ok(())
+        };
+        trace::reset(
+            self.inum,
+            self.cookie,
+            result.as_ref().map_or_else(|e| e.to_errno(), |()| 0),
+        );
+        result
     }
 }
 

@@ -16,6 +16,7 @@ use kernel::prelude::*;
 
 mod counters;
 mod ext;
+mod lifecycle;
 mod netns;
 
 use ext::{
@@ -51,41 +52,57 @@ module_param!(
 );
 
 /// The loaded module: its pernet registration and the `init_net`-only
-/// lifecycle file. Fields drop in order: the file goes first.
+/// lifecycle file.
 struct Rnetns {
     /// `/proc/net/rnetns_lifecycle`, in `init_net`.
-    _lifecycle: NetProcEntry,
+    lifecycle: Option<NetProcEntry>,
     /// The pernet operations: every namespace's state.
-    _pernet: Registration<NetState>,
+    pernet: Option<Registration<NetState>>,
 }
 
 impl kernel::Module for Rnetns {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let pernet = Registration::register(&CALLBACKS).inspect_err(|e| {
             pr_err!(
-                "failed to set up the existing network namespaces ({:?}); nothing is left registered\n",
-                e
+                "failed to set up the existing network namespaces (errno {}); nothing is left registered\n",
+                e.to_errno()
             );
         })?;
-        let lifecycle = NetProcEntry::create_global(netns::LIFECYCLE_FILE, &netns::LIFECYCLE)
-            .inspect_err(|e| pr_err!("cannot create /proc/net/rnetns_lifecycle ({:?})\n", e))?;
+        let lifecycle =
+            NetProcEntry::create_global(lifecycle::LIFECYCLE_FILE, &lifecycle::LIFECYCLE)
+                .inspect_err(|e| {
+                    pr_err!(
+                        "cannot create /proc/net/rnetns_lifecycle (errno {})\n",
+                        e.to_errno()
+                    )
+                })?;
         pr_info!(
             "loaded; serving {} network namespaces\n",
-            netns::LIFECYCLE.live()
+            lifecycle::LIFECYCLE.live()
         );
         Ok(Self {
-            _lifecycle: lifecycle,
-            _pernet: pernet,
+            lifecycle: Some(lifecycle),
+            pernet: Some(pernet),
         })
     }
 }
 
 impl Drop for Rnetns {
     fn drop(&mut self) {
-        // The fields, and so every namespace's state, drop after this body.
         pr_info!(
             "unloading; tearing down {} network namespaces\n",
-            netns::LIFECYCLE.live()
+            lifecycle::LIFECYCLE.live()
         );
+        drop(self.lifecycle.take());
+        drop(self.pernet.take());
+        let left = lifecycle::LIFECYCLE.live();
+        if left == 0 {
+            pr_info!("unloaded; no namespace holds rnetns state\n");
+        } else {
+            pr_err!(
+                "unloaded, but {} namespaces still hold rnetns state\n",
+                left
+            );
+        }
     }
 }

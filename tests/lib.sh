@@ -88,3 +88,29 @@ cleanup_netns() {
 
 # live: namespaces holding rnetns state now.
 live() { field live "$LIFEF"; }
+
+# bg_start CMD...: run CMD in the background in its own session, so that
+# bg_stop can end it with everything it started. Sets BG_PID.
+bg_start() {
+	setsid "$@" >/dev/null 2>&1 &
+	BG_PID=$!
+}
+
+# bg_stop PID...: end background sessions started by bg_start and wait.
+bg_stop() {
+	local p
+	for p in "$@"; do
+		kill -TERM -- "-$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	return 0
+}
+
+# udp_sink NS ADDR PORT: hold a bound UDP socket in NS (never read), so that
+# datagrams to it cause no ICMP errors; waits until it is bound. Sets BG_PID.
+udp_sink() {
+	local f=/tmp/sink.$1.$3.${2//:/_}
+	setsid ip netns exec "$1" $NSUTIL udp-sink "$2" "$3" >"$f" 2>&1 &
+	BG_PID=$!
+	wait_until 20 grep -q bound "$f" || fail "udp sink $*: $(cat "$f")"
+}

@@ -13,6 +13,16 @@
                                 bytes to DST (IPv4 or IPv6), pinned to CPU
   nsutil.py udp-sink ADDR PORT [SECONDS]
                                 bind a UDP socket and hold it (never read)
+  nsutil.py hold-read FILE SECONDS
+                                open FILE once, then read it from the start
+                                and write "reset" to it in a loop until
+                                SECONDS pass; prints the results by errno
+  nsutil.py fail-nth-unshare N   make the Nth fault-injection site this task
+                                reaches fail (/proc/thread-self/fail-nth),
+                                then unshare(CLONE_NEWNET); prints
+                                "injected|not-reached ok|ERRNO"
+  nsutil.py fail-nth-insmod N KO [PARAMS]
+                                the same around finit_module(2) of KO
   nsutil.py write FILE [@FD] PAYLOAD...
                                 write each PAYLOAD with one write(2) to FILE
                                 (or to the inherited descriptor FD), printing
@@ -121,6 +131,54 @@ def udp_sink(addr, port, seconds="600"):
     time.sleep(float(seconds))
 
 
+def hold_read(path, seconds):
+    deadline = time.monotonic() + float(seconds)
+    counts = {}
+    try:
+        rfd = os.open(path, os.O_RDONLY)
+        wfd = os.open(path, os.O_WRONLY)
+    except OSError as e:
+        print("open:", errno.errorcode.get(e.errno, str(e.errno)))
+        return
+    while time.monotonic() < deadline:
+        for what, op in (("read", lambda: (os.lseek(rfd, 0, 0), os.read(rfd, 65536))),
+                         ("reset", lambda: os.write(wfd, b"reset"))):
+            try:
+                op()
+                key = what + ":ok"
+            except OSError as e:
+                key = what + ":" + errno.errorcode.get(e.errno, str(e.errno))
+            counts[key] = counts.get(key, 0) + 1
+    print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+def fail_nth(n, call):
+    """Runs call() with the Nth fault-injection site of this task failing."""
+    with open("/proc/thread-self/fail-nth", "w") as f:
+        f.write(str(int(n)))
+    rc = call()
+    err = ctypes.get_errno()
+    with open("/proc/thread-self/fail-nth") as f:
+        left = int(f.read().strip() or 0)
+    with open("/proc/thread-self/fail-nth", "w") as f:
+        f.write("0")
+    res = "ok" if rc == 0 else errno.errorcode.get(err, str(err))
+    print("injected" if left == 0 else "not-reached", res)
+
+
+def fail_nth_unshare(n):
+    fail_nth(n, lambda: libc.unshare(CLONE_NEWNET))
+
+
+SYS_finit_module = 313  # x86_64
+
+
+def fail_nth_insmod(n, ko, params=""):
+    fd = os.open(ko, os.O_RDONLY)
+    fail_nth(n, lambda: libc.syscall(SYS_finit_module, fd, ctypes.c_char_p(params.encode()), 0))
+    os.close(fd)
+
+
 def write_payloads(path, payloads):
     if path.startswith("@"):
         fd = int(path[1:])
@@ -156,6 +214,12 @@ def main():
         udp_send(*args)
     elif cmd == "udp-sink" and len(args) in (2, 3):
         udp_sink(*args)
+    elif cmd == "fail-nth-unshare" and len(args) == 1:
+        fail_nth_unshare(args[0])
+    elif cmd == "fail-nth-insmod" and len(args) in (2, 3):
+        fail_nth_insmod(*args)
+    elif cmd == "hold-read" and len(args) == 2:
+        hold_read(*args)
     elif cmd == "write" and len(args) >= 2:
         write_payloads(args[0], args[1:])
     else:

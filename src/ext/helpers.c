@@ -69,3 +69,8 @@ void rnetns_this_cpu_add_u64(u64 *pcp, u64 val)
 {
 	this_cpu_add(*(u64 __percpu __force *)pcp, val);
 }
+
+u64 rnetns_ktime_get_ns(void)
+{
+	return ktime_get_ns();
+}

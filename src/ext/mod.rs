@@ -18,3 +18,4 @@ pub(crate) mod percpu;
 pub(crate) mod pernet;
 pub(crate) mod proc;
 pub(crate) mod time;
+pub(crate) mod trace;

@@ -37,6 +37,7 @@ use super::{
     net::Net,
     netfilter::{Attach, NetHooks, Observer},
     proc::{NetProcEntry, ProcFile, SeqFile, WriteContext, WriteFn},
+    time,
 };
 use core::{
     cell::UnsafeCell,
@@ -86,6 +87,15 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     /// Called last, after the proc file is gone and before the state is
     /// dropped.
     fn exit(&self, _net: &Net) {}
+
+    /// Called as the `init` callback of `net` ends, with its result and how
+    /// long the whole callback took (state, hooks and proc file), for
+    /// tracing and statistics.
+    fn init_done(_net: &Net, _result: &Result, _duration_ns: u64) {}
+
+    /// Called as the `exit` callback of `net` ends, once the state is gone,
+    /// with how long the callback took.
+    fn exit_done(_net: &Net, _duration_ns: u64) {}
 
     /// Shows the state in the namespace's proc file.
     fn show(&self, _net: &Net, _m: &SeqFile) -> Result {
@@ -326,8 +336,19 @@ impl<T: Operations> Registration<T> {
     /// Only for the netns core, as `pernet_operations.init`, with a
     /// namespace being set up.
     pub(crate) unsafe fn init(net: *mut bindings::net) -> i32 {
+        let start = time::mono_ns();
         // SAFETY: the core holds the namespace during `init`.
         let net = unsafe { Net::from_raw(net) };
+        let result = Self::init_slot(net);
+        T::init_done(net, &result, time::mono_ns().saturating_sub(start));
+        match result {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// Builds the state of `net` in its slot and publishes it.
+    fn init_slot(net: &Net) -> Result {
         let slot = Self::slot(net).cast_mut();
         // SAFETY: this is `init` of our operations: the core allocated the
         // slot (zeroed, suitably aligned, see `register`) and nothing else
@@ -341,10 +362,7 @@ impl<T: Operations> Registration<T> {
             });
             &*slot
         };
-        let value = match T::init(net) {
-            Ok(value) => value,
-            Err(e) => return e.to_errno(),
-        };
+        let value = T::init(net)?;
         // SAFETY: nothing else uses the slot yet (see above).
         let value = unsafe { (*slot.value.get()).write(value) };
         slot.ready.store(true, Ordering::Release);
@@ -359,9 +377,9 @@ impl<T: Operations> Registration<T> {
             slot.ready.store(false, Ordering::Release);
             // SAFETY: `value` is initialised and, as shown above, unshared.
             unsafe { (*slot.value.get()).assume_init_drop() };
-            return e.to_errno();
+            return Err(e);
         }
-        0
+        Ok(())
     }
 
     /// Attaches the observers of `value` and creates the proc file.
@@ -415,6 +433,7 @@ impl<T: Operations> Registration<T> {
     /// Only for the netns core, as `pernet_operations.exit`, with a namespace
     /// set up by these operations, after its `pre_exit` and a grace period.
     pub(crate) unsafe fn exit(net: *mut bindings::net) {
+        let start = time::mono_ns();
         // SAFETY: the core holds the namespace during `exit`.
         let net = unsafe { Net::from_raw(net) };
         // SAFETY: `init` succeeded for this namespace, so the slot is
@@ -436,6 +455,7 @@ impl<T: Operations> Registration<T> {
                 (*slot.value.get()).assume_init_drop();
             }
         }
+        T::exit_done(net, time::mono_ns().saturating_sub(start));
     }
 
     /// The seq_file `show` trampoline of the proc file.

@@ -10,3 +10,10 @@ pub(crate) fn boottime_ns() -> u64 {
     // SAFETY: `ktime_get_boottime_ns` has no preconditions.
     unsafe { bindings::rnetns_ktime_get_boot_ns() }
 }
+
+/// Nanoseconds of the monotonic clock (`ktime_get_ns()`), for durations.
+/// Callable from any context.
+pub(crate) fn mono_ns() -> u64 {
+    // SAFETY: `ktime_get_ns` has no preconditions.
+    unsafe { bindings::rnetns_ktime_get_ns() }
+}

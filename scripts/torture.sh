@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The long torture run: boots the debug kernel (KASAN, kmemleak, lockdep,
+# refcount trackers) and runs tests/t40-torture.sh for SECONDS (default 600)
+# instead of the test command's short version, then the fault-injection and
+# fuzz tests. Ends with "N passed, N failed" like the test command.
+# Usage: scripts/torture.sh [SECONDS]
+source "$(dirname "$0")/lib.sh"
+cd "$RNETNS_TOP"
+secs=${1:-600}
+"$RNETNS_TOP/scripts/setup.sh" --debug
+ko=$("$RNETNS_TOP/scripts/build-module.sh" debug)
+scratch=$(mktemp -d /tmp/rnetns-torture.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+rc=0
+"$RNETNS_TOP/qemu/run" --debug --timeout $((secs + 2400)) --scratch "$scratch" -- \
+	env RNETNS_KO="$ko" RNETNS_TORTURE_SECONDS="$secs" RNETNS_FUZZ_SECONDS=60 RNETNS_FAULT_NAMESPACES=3 RNETNS_FAULT_INSMOD=all \
+	tests/run.sh t40-torture.sh t50-faults.sh t30-fuzz.sh || rc=$?
+python3 "$RNETNS_TOP/scripts/ktap-summary.py" "debug=$scratch/results.ktap:$rc"

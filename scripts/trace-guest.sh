@@ -1,0 +1,26 @@
+#!/bin/bash
+# Run inside the VM by scripts/trace.sh: the README's tracing recipe.
+set -e
+T=/sys/kernel/tracing
+insmod "$RNETNS_KO"
+echo 16384 >$T/buffer_size_kb
+echo 'setup_net cleanup_net' >$T/set_graph_function
+echo function_graph >$T/current_tracer
+echo 1 >$T/options/funcgraph-tail
+echo 1 >$T/options/funcgraph-proc
+echo 1 >$T/events/rnetns/enable
+echo 1 >$T/tracing_on
+for i in $(seq "${RNETNS_TRACE_NS:-3}"); do
+	ip netns add "traced$i"
+	echo "traced$i: inode $(stat -L -c %i /run/netns/traced$i)"
+done
+for i in $(seq "${RNETNS_TRACE_NS:-3}"); do ip netns del "traced$i"; done
+# cleanup_net runs asynchronously, from the netns workqueue.
+for _ in $(seq 300); do
+	[ "$(grep -c 'rnetns_net_exit:' $T/trace)" -ge "${RNETNS_TRACE_NS:-3}" ] && break
+	sleep 0.1
+done
+echo 0 >$T/tracing_on
+cp $T/trace "$RNETNS_SCRATCH/trace.txt"
+grep 'rnetns_' $T/trace | sed 's/^ *//' | head -n 20
+rmmod rnetns

@@ -1,0 +1,175 @@
+#!/bin/bash
+# Torture, bounded: for RNETNS_TORTURE_SECONDS (default 45), several workers
+# at once create namespaces every way (ip netns, unshare -n, clone), move
+# veth ends into them, send traffic both ways, read and reset
+# /proc/net/rnetns through files held open while namespaces are torn down,
+# and destroy them, while another loop insmods and rmmods the module.
+# Afterwards: no namespace or module state is left, net_namespace objects
+# return to their baseline, kmemleak (when present) finds nothing of
+# rnetns, and (checked by the runner) the kernel log is clean.
+source "$(dirname "$0")/lib.sh"
+SECS=${RNETNS_TORTURE_SECONDS:-45}
+STATS=/tmp/torture
+WORKERS=()
+
+cleanup() {
+	bg_stop "${WORKERS[@]}"
+	cleanup_netns
+	unload_module
+}
+trap cleanup EXIT
+unload_module
+cleanup_netns
+rm -rf $STATS
+mkdir -p $STATS
+
+# net_objects: allocated struct net objects. Shrinking the cache first moves
+# free objects out of per-CPU slabs, where slabinfo counts them as active.
+net_objects() {
+	echo 1 >/sys/kernel/slab/net_namespace/shrink 2>/dev/null
+	awk '$1 == "net_namespace" { print $2 }' /proc/slabinfo
+}
+
+# churn WORKER: namespaces made and destroyed in turn by each method, with a
+# veth end moved in, traffic both ways and proc reads and resets.
+churn() {
+	local w=$1 i=0 deadline=$(( $(date +%s) + SECS ))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		i=$((i + 1))
+		case $((i % 3)) in
+		0)
+			local ns=c$w-$i
+			ip netns add "$ns" || continue
+			ip link add "v$w-$i" type veth peer name "p$w-$i" netns "$ns"
+			ip addr add "10.$((50 + w)).$((i % 250)).1/30" dev "v$w-$i"
+			ip link set "v$w-$i" up
+			ip -n "$ns" addr add "10.$((50 + w)).$((i % 250)).2/30" dev "p$w-$i"
+			ip -n "$ns" link set "p$w-$i" up
+			ip -n "$ns" link set lo up
+			# A reader holds the file open across the namespace's deletion.
+			ip netns exec "$ns" $NSUTIL hold-read $PROCF 2 >>$STATS/hold.$w &
+			ping -c 2 -i 0.2 -W 1 -q "10.$((50 + w)).$((i % 250)).2" >/dev/null
+			ip netns exec "$ns" ping -c 1 -W 1 -q "10.$((50 + w)).$((i % 250)).1" >/dev/null
+			ip netns exec "$ns" cat $PROCF >/dev/null
+			ip link del "v$w-$i" 2>/dev/null
+			ip netns del "$ns"
+			;;
+		1)
+			unshare -n sh -c "ip link set lo up; ping -c 3 -i 0.2 -q 127.0.0.1 >/dev/null;
+				cat $PROCF >/dev/null; echo reset > $PROCF" 2>/dev/null
+			;;
+		2)
+			$NSUTIL clone-exec sh -c "ip link set lo up; ping -6 -c 2 -i 0.2 -q ::1 >/dev/null;
+				cat $PROCF >/dev/null" 2>/dev/null
+			;;
+		esac
+		echo x >>$STATS/created.$w
+	done
+}
+
+# traffic: a persistent pair of namespaces with UDP both ways.
+traffic() {
+	local deadline=$(( $(date +%s) + SECS ))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		ip netns exec TA $NSUTIL udp-send 10.60.0.2 9 200 64 >/dev/null 2>&1
+		ip netns exec TB $NSUTIL udp-send 10.60.0.1 9 200 64 >/dev/null 2>&1
+		echo 400 >>$STATS/packets
+	done
+}
+
+# readers: every named namespace's file read and reset, racing teardown.
+readers() {
+	local deadline=$(( $(date +%s) + SECS ))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		for f in /run/netns/*; do
+			nsenter --net="$f" sh -c "cat $PROCF; echo reset > $PROCF" >/dev/null 2>&1
+		done
+		cat $LIFEF >/dev/null 2>&1
+	done
+}
+
+# modloop: insmod and rmmod in turn.
+modloop() {
+	local deadline=$(( $(date +%s) + SECS ))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		if loaded; then
+			rmmod rnetns && echo x >>$STATS/unloads
+		else
+			insmod "$RNETNS_KO" && echo x >>$STATS/loads
+		fi
+		sleep 0.$((RANDOM % 8 + 2))
+	done
+}
+
+lines() { cat "$@" 2>/dev/null | wc -l; }
+
+t_torture() {
+	NET0=$(net_objects)
+	echo "net_namespace objects before: $NET0"
+	load_module || return 1
+	LIVE0=$(live)
+	ip netns add TA && ip netns add TB &&
+		ip link add ta netns TA type veth peer name tb netns TB &&
+		ip -n TA addr add 10.60.0.1/24 dev ta && ip -n TB addr add 10.60.0.2/24 dev tb &&
+		ip -n TA link set ta up && ip -n TB link set tb up || return 1
+	dmesg -C
+	bg_start bash -c "source $RNETNS_TOP/tests/lib.sh; SECS=$SECS STATS=$STATS; $(declare -f churn); churn 1"
+	WORKERS+=($BG_PID)
+	bg_start bash -c "source $RNETNS_TOP/tests/lib.sh; SECS=$SECS STATS=$STATS; $(declare -f churn); churn 2"
+	WORKERS+=($BG_PID)
+	bg_start bash -c "source $RNETNS_TOP/tests/lib.sh; SECS=$SECS STATS=$STATS; $(declare -f traffic); traffic"
+	WORKERS+=($BG_PID)
+	bg_start bash -c "source $RNETNS_TOP/tests/lib.sh; SECS=$SECS; $(declare -f readers); readers"
+	WORKERS+=($BG_PID)
+	bg_start bash -c "source $RNETNS_TOP/tests/lib.sh; SECS=$SECS STATS=$STATS; $(declare -f modloop loaded); modloop"
+	WORKERS+=($BG_PID)
+	local p
+	for p in "${WORKERS[@]}"; do wait "$p"; done
+	WORKERS=()
+	sleep 3 # readers holding files open finish
+	echo "ran ${SECS}s: $(lines $STATS/created.*) namespaces created and destroyed," \
+		"$(awk '{ s += $1 } END { print s + 0 }' $STATS/packets 2>/dev/null) UDP datagrams sent," \
+		"$(lines $STATS/loads) loads, $(lines $STATS/unloads) unloads"
+	echo "held-open readers: $(cat $STATS/hold.* 2>/dev/null | tr ' ' '\n' | sort | uniq -c | sort -rn | head -8 | tr '\n' ' ')"
+	[ "$(lines $STATS/created.*)" -gt 0 ] && [ "$(lines $STATS/unloads)" -gt 0 ] || fail "the workers did nothing"
+}
+
+t_nothing_left() {
+	cleanup_netns
+	load_module || return 1
+	# Every namespace the workers made has been torn down (exit ran).
+	wait_until 120 test "$(live)" = "$LIVE0" || fail "live $(live), before the torture $LIVE0" || return 1
+	dmesg -C
+	rmmod rnetns || return 1
+	dmesg | grep -q 'rnetns: unloaded; no namespace holds rnetns state' ||
+		fail "unload did not end at zero live states: $(dmesg | grep rnetns)"
+	dmesg | grep 'still hold' && return 1
+	return 0
+}
+
+t_net_objects() {
+	# Namespace teardown is asynchronous (cleanup_net): wait for it.
+	wait_until 120 test "$(net_objects)" -le "$NET0" ||
+		fail "net_namespace objects: $(net_objects), before: $NET0" || return 1
+	echo "net_namespace objects after: $(net_objects)"
+}
+
+t_kmemleak() {
+	local f=/sys/kernel/debug/kmemleak
+	[ -e $f ] || { echo "no kmemleak in this kernel"; return 4; }
+	echo scan >$f
+	sleep 5
+	echo scan >$f
+	local n mine
+	n=$(grep -c '^unreferenced object' $f)
+	mine=$(awk '/^unreferenced object/ { r = $0 } /rnetns/ { print r }' $f | sort -u)
+	echo "kmemleak: $n suspected leaks in all, $(grep -c . <<<"$mine") with rnetns in their backtrace"
+	[ -z "$mine" ] || { grep -A25 -F "$(head -n1 <<<"$mine")" $f; return 1; }
+}
+
+ktap_plan 4
+run_test "torture: namespace churn, veth moves, traffic, proc reads/resets and insmod/rmmod at once" t_torture
+run_test "afterwards the last unload ends with no namespace holding state" t_nothing_left
+run_test "net_namespace objects return to their baseline" t_net_objects
+run_test "kmemleak finds nothing of rnetns" t_kmemleak
+ktap_finish
