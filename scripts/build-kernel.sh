@@ -44,4 +44,8 @@ mk rustavailable >"$RNETNS_LOGS/rustavailable.log" 2>&1 ||
 rnetns_stage "kernel build ($variant)" "$RNETNS_LOGS/kernel-$variant-build.log" \
 	make -C "$src" O="$kdir" LLVM=1 -j"$(nproc)"
 touch "$kdir/.rnetns-built"
+# Builds of this variant for older fragments or toolchains are superseded.
+for old in "$(dirname "$kdir")/$variant"-*; do
+	[ "$old" = "$kdir" ] || [ ! -d "$old" ] || { log "removing superseded $old"; rm -rf "$old"; }
+done
 echo "$kdir"

@@ -31,9 +31,16 @@ run ip -n red addr add 10.99.0.1/24 dev veth-red
 run ip -n blue addr add 10.99.0.2/24 dev veth-blue
 run ip -n red link set veth-red up
 run ip -n blue link set veth-blue up
+run ip netns exec red sh -c 'echo reset > /proc/net/rnetns'
+run ip netns exec red sh -c "grep -E '^(family|ipv4)' /proc/net/rnetns"
 run ip netns exec red ping -c 3 -i 0.2 -q 10.99.0.2 || true
-run ip netns exec red cat /proc/net/rnetns
-run ip netns exec blue cat /proc/net/rnetns
+run ip netns exec red sh -c "grep -E '^(family|ipv4)' /proc/net/rnetns"
+run ip netns exec blue sh -c "grep -E '^(family|ipv4)' /proc/net/rnetns"
+
+say "Resetting needs CAP_NET_ADMIN over the namespace; garbage is refused"
+run ip netns exec red sh -c 'echo reset > /proc/net/rnetns && echo "reset: ok"'
+run ip netns exec red sh -c 'echo bogus > /proc/net/rnetns' || true
+run ip netns exec red setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'echo reset > /proc/net/rnetns' || true
 
 say "Lifecycle totals (init_net only, root only)"
 run cat /proc/net/rnetns_lifecycle

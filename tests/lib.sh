@@ -9,6 +9,10 @@ RNETNS_KO=${RNETNS_KO:-$RNETNS_TOP/rnetns.ko}
 NSUTIL="/usr/bin/python3 $RNETNS_TOP/tests/nsutil.py"
 PROCF=/proc/net/rnetns
 LIFEF=/proc/net/rnetns_lifecycle
+# Namespace teardown is asynchronous (cleanup_net, from a workqueue, with
+# RCU grace periods and barriers): waits for it are bounded by this many
+# seconds, generous because an emulated guest on a busy host can be slow.
+TEARDOWN=${RNETNS_TEARDOWN_WAIT:-300}
 KTAP_N=0
 KTAP_FAILED=0
 KTAP_PLANNED=0

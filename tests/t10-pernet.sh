@@ -17,7 +17,7 @@ cleanup_netns
 ip netns add pre0
 unshare -n sleep 600 &
 HOLDER=$!
-wait_until 5 test "$(inum /proc/$HOLDER/ns/net)" != "$(inum /proc/self/ns/net)"
+wait_until 30 test "$(inum /proc/$HOLDER/ns/net)" != "$(inum /proc/self/ns/net)"
 
 t_load() {
 	dmesg -C
@@ -95,7 +95,7 @@ t_userns() {
 	setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Ur unshare -n \
 		sh -c 'stat -c "%u %g %a" /proc/net/rnetns > /tmp/rnetns-userns; exec sleep 600' &
 	USERNS=$!
-	wait_until 10 test -s /tmp/rnetns-userns || fail "unprivileged unshare did not start"
+	wait_until 30 test -s /tmp/rnetns-userns || fail "unprivileged unshare did not start"
 	# setpriv, both unshares and sh exec in turn: $USERNS is the sleeper.
 	local pid=$USERNS
 	expect_eq "owner seen inside" "$(cat /tmp/rnetns-userns)" "0 0 644" &&
@@ -131,12 +131,12 @@ t_netns_del() {
 	before=$(live)
 	ip netns add gone0 && ip netns del gone0 || return 1
 	# Namespaces are torn down asynchronously (cleanup_net workqueue).
-	wait_until 30 test "$(live)" = "$before" ||
+	wait_until $TEARDOWN test "$(live)" = "$before" ||
 		fail "live count $(live), want $before after ip netns del"
-	ip netns add gone0 && wait_until 5 test "$(live)" = $((before + 1)) ||
+	ip netns add gone0 && wait_until 30 test "$(live)" = $((before + 1)) ||
 		fail "live count $(live), want $((before + 1)) after ip netns add"
 	ip netns del gone0
-	wait_until 30 test "$(live)" = "$before" || fail "live count $(live) after second delete"
+	wait_until $TEARDOWN test "$(live)" = "$before" || fail "live count $(live) after second delete"
 }
 
 t_rmmod_100() {

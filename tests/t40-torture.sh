@@ -138,7 +138,7 @@ t_nothing_left() {
 	cleanup_netns
 	load_module || return 1
 	# Every namespace the workers made has been torn down (exit ran).
-	wait_until 120 test "$(live)" = "$LIVE0" || fail "live $(live), before the torture $LIVE0" || return 1
+	wait_until $TEARDOWN test "$(live)" = "$LIVE0" || fail "live $(live), before the torture $LIVE0" || return 1
 	dmesg -C
 	rmmod rnetns || return 1
 	dmesg | grep -q 'rnetns: unloaded; no namespace holds rnetns state' ||
@@ -149,7 +149,7 @@ t_nothing_left() {
 
 t_net_objects() {
 	# Namespace teardown is asynchronous (cleanup_net): wait for it.
-	wait_until 120 test "$(net_objects)" -le "$NET0" ||
+	wait_until $TEARDOWN test "$(net_objects)" -le "$NET0" ||
 		fail "net_namespace objects: $(net_objects), before: $NET0" || return 1
 	echo "net_namespace objects after: $(net_objects)"
 }

@@ -77,7 +77,7 @@ t_graph_cleanup_net() {
 	echo 1 >$T/tracing_on
 	ip netns del trace1
 	# cleanup_net runs later, from the netns workqueue.
-	wait_until 30 grep -q "rnetns_net_exit: inum=$inum" $T/trace || fail "no rnetns_net_exit for $inum" || return 1
+	wait_until $TEARDOWN grep -q "rnetns_net_exit: inum=$inum" $T/trace || fail "no rnetns_net_exit for $inum" || return 1
 	sleep 0.5
 	echo 0 >$T/tracing_on
 	grep -m2 -E "rnetns_net_(pre_exit|exit): inum=$inum" $T/trace
@@ -100,7 +100,7 @@ t_kprobes() {
 	local i k=5 inums=""
 	for i in $(seq $k); do ip netns add kp$i; inums="$inums $(inum /run/netns/kp$i)"; done
 	for i in $(seq $k); do ip netns del kp$i; done
-	wait_until 30 test "$(grep -c ' exit: (' $T/trace)" -ge $k
+	wait_until $TEARDOWN test "$(grep -c ' exit: (' $T/trace)" -ge $k
 	sleep 0.5
 	echo 0 >$T/tracing_on
 	grep -m3 -E ' (init|init_ret): \(' $T/trace
@@ -137,13 +137,13 @@ hist_sum() { awk -v h="$1" '$1 == h { s += $4 } END { print s + 0 }' $LIFEF; }
 t_histograms() {
 	reset_tracing
 	cleanup_netns
-	wait_until 90 test "$(live)" = 1 || fail "live $(live) after removing every namespace" || return 1
+	wait_until $TEARDOWN test "$(live)" = 1 || fail "live $(live) after removing every namespace" || return 1
 	local c0 d0 i0 e0 l0 k=6 i
 	c0=$(field created $LIFEF) d0=$(field destroyed $LIFEF)
 	i0=$(hist_sum init_ns) e0=$(hist_sum exit_ns) l0=$(hist_sum lifetime_ns)
 	for i in $(seq $k); do ip netns add h$i; done
 	for i in $(seq $k); do ip netns del h$i; done
-	wait_until 90 test "$(live)" = 1 || fail "live $(live) after deleting" || return 1
+	wait_until $TEARDOWN test "$(live)" = 1 || fail "live $(live) after deleting" || return 1
 	cat $LIFEF
 	expect_eq "created, destroyed" "$(field created $LIFEF) $(field destroyed $LIFEF)" "$((c0 + k)) $((d0 + k))" &&
 		expect_eq "init_ns, exit_ns, lifetime_ns histogram totals" \
