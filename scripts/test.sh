@@ -39,9 +39,9 @@ for v in "${variants[@]}"; do
 	# shellcheck disable=SC2086
 	# On the debug kernel (KASAN under emulation) each insmod takes
 	# seconds: fewer hooks= fuzz values there; the normal kernel runs 40.
-	extra=()
-	[ "$v" = debug ] && extra=(RNETNS_HOOKS_FUZZ=12 RNETNS_FUZZ_SECONDS=15)
-	"$RNETNS_TOP/qemu/run" $([ "$v" = debug ] && echo --debug) --scratch "$results/$v" \
+	extra=() opts=()
+	[ "$v" = debug ] && extra=(RNETNS_HOOKS_FUZZ=12 RNETNS_FUZZ_SECONDS=15) opts=(--debug --timeout 3000)
+	"$RNETNS_TOP/qemu/run" "${opts[@]}" --scratch "$results/$v" \
 		${RNETNS_QEMU_ARGS:-} -- env RNETNS_KO="$ko" "${extra[@]}" tests/run.sh "$@" || rc=$?
 	summary+=("$v=$results/$v/results.ktap:$rc")
 done
