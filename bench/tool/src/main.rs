@@ -1,0 +1,902 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `rnetns-bench`: the guest-side half of the rnetns benchmarks.
+//!
+//! Each subcommand does one measurement and prints one JSON object on one
+//! line to stdout; `scripts/bench-guest.sh` collects them. Every loop is
+//! bounded by a count or a deadline. Traffic only goes to addresses inside
+//! the namespaces the benchmark made.
+//!
+//! ```text
+//! rnetns-bench udp-pps --tx-ns PATH --rx-ns PATH --dst ADDR [--port N]
+//!                      [--size N] [--secs S] [--warmup S] [--batch N] [--cpu N]
+//! rnetns-bench churn --workers N --secs S --expect N [--backlog K] [--count MAX] [--timeout S]
+//! rnetns-bench hold --count N          (then holds them until stdin closes)
+//! rnetns-bench netns-wait --expect N [--timeout S]
+//! rnetns-bench netns-count [--max N]
+//! rnetns-bench modload PATH [PARAMS]
+//! rnetns-bench modunload NAME
+//! rnetns-bench proc-read --path P [--count N] [--mode open|pread]
+//! rnetns-bench memsnap
+//! rnetns-bench hookbench --ns PATH [--count N]
+//! rnetns-bench tsc-khz                 (on the host: for tsc_early_khz=)
+//! ```
+//!
+//! Counting live network namespaces: the kernel frees a namespace
+//! asynchronously (netns workqueue) and exports no count of them, but it
+//! enforces `/proc/sys/user/max_net_namespaces` against an exact per-user
+//! count (ucounts) that drops only when a namespace is finally freed
+//! (`cleanup_net()`, just before `net_free()`). `netns-wait` lowers that
+//! limit to the expected count + 1 and probes with `unshare(CLONE_NEWNET)`
+//! until the kernel accepts one: then at most the expected number of
+//! namespaces created through `unshare`/`clone` are alive. The limit is
+//! restored on every path. `init_net` is not in that count.
+
+use std::ffi::CString;
+use std::fmt::Write as _;
+use std::io::{BufRead, Read, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+type Res<T> = Result<T, String>;
+
+// ---------------------------------------------------------------- helpers
+
+/// The last OS error, as text, prefixed with what failed.
+fn oserr(what: &str) -> String {
+    format!("{what}: {}", std::io::Error::last_os_error())
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// A JSON object written field by field (numbers and plain strings only).
+struct Json(String);
+
+impl Json {
+    fn new() -> Self {
+        Json(String::from("{"))
+    }
+    fn sep(&mut self) {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+    }
+    fn s(mut self, k: &str, v: &str) -> Self {
+        self.sep();
+        let _ = write!(self.0, "\"{k}\":\"{}\"", escape(v));
+        self
+    }
+    fn f(mut self, k: &str, v: f64) -> Self {
+        self.sep();
+        if v.is_finite() {
+            let _ = write!(self.0, "\"{k}\":{v:.9}");
+        } else {
+            let _ = write!(self.0, "\"{k}\":null");
+        }
+        self
+    }
+    fn u(mut self, k: &str, v: u64) -> Self {
+        self.sep();
+        let _ = write!(self.0, "\"{k}\":{v}");
+        self
+    }
+    fn raw(mut self, k: &str, v: &str) -> Self {
+        self.sep();
+        let _ = write!(self.0, "\"{k}\":{v}");
+        self
+    }
+    fn print(mut self) {
+        self.0.push('}');
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", self.0);
+        let _ = out.flush();
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// `--name value` options after the subcommand.
+struct Opts {
+    pairs: Vec<(String, String)>,
+    positional: Vec<String>,
+}
+
+impl Opts {
+    fn parse(args: &[String]) -> Res<Self> {
+        let mut pairs = Vec::new();
+        let mut positional = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            if let Some(name) = args[i].strip_prefix("--") {
+                let v = args.get(i + 1).ok_or(format!("--{name} needs a value"))?;
+                pairs.push((name.to_string(), v.clone()));
+                i += 2;
+            } else {
+                positional.push(args[i].clone());
+                i += 1;
+            }
+        }
+        Ok(Opts { pairs, positional })
+    }
+    fn get(&self, k: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+    fn req(&self, k: &str) -> Res<&str> {
+        self.get(k).ok_or(format!("missing --{k}"))
+    }
+    fn num<T: std::str::FromStr>(&self, k: &str, default: T) -> Res<T> {
+        match self.get(k) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| format!("--{k}: bad number '{v}'")),
+        }
+    }
+}
+
+fn open_ro(path: &str) -> Res<OwnedFd> {
+    let c = CString::new(path).map_err(|_| format!("bad path {path}"))?;
+    // SAFETY: `c` is a NUL-terminated path.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(oserr(&format!("open {path}")));
+    }
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The calling thread's network namespace.
+fn current_netns() -> Res<OwnedFd> {
+    open_ro("/proc/thread-self/ns/net")
+}
+
+/// Moves the calling thread into the network namespace of `fd`.
+fn setns(fd: RawFd) -> Res<()> {
+    // SAFETY: plain system call on a descriptor we own.
+    if unsafe { libc::setns(fd, libc::CLONE_NEWNET) } != 0 {
+        return Err(oserr("setns"));
+    }
+    Ok(())
+}
+
+/// Moves the calling thread into the namespace at `path` ("self": stay).
+fn enter(path: &str) -> Res<()> {
+    if path == "self" {
+        return Ok(());
+    }
+    let fd = open_ro(path)?;
+    setns(fd.as_raw_fd())
+}
+
+/// Gives the calling thread a new network namespace; returns the errno.
+fn unshare_net() -> Result<(), i32> {
+    // SAFETY: plain system call.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        return Err(errno());
+    }
+    Ok(())
+}
+
+fn pin(cpu: Option<usize>) -> Res<()> {
+    let Some(cpu) = cpu else { return Ok(()) };
+    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET stays inside it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(oserr(&format!("sched_setaffinity cpu {cpu}")));
+        }
+    }
+    Ok(())
+}
+
+fn raise_nofile(n: u64) -> Res<()> {
+    let r = libc::rlimit {
+        rlim_cur: n,
+        rlim_max: n,
+    };
+    // SAFETY: `r` is a valid rlimit.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) } != 0 {
+        return Err(oserr("setrlimit(RLIMIT_NOFILE)"));
+    }
+    Ok(())
+}
+
+fn read_file(path: &str) -> Res<String> {
+    std::fs::read_to_string(path).map_err(|e| format!("read {path}: {e}"))
+}
+
+fn write_file(path: &str, v: &str) -> Res<()> {
+    std::fs::write(path, v).map_err(|e| format!("write {path}: {e}"))
+}
+
+// ---------------------------------------------------------------- udp-pps
+
+fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: all-zero is a valid sockaddr_storage.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+            unsafe { std::ptr::write(std::ptr::addr_of_mut!(ss).cast(), sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: all-zero is a valid sockaddr_in6.
+            let mut sin6: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_addr.s6_addr = a.ip().octets();
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+            unsafe { std::ptr::write(std::ptr::addr_of_mut!(ss).cast(), sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (ss, len as libc::socklen_t)
+}
+
+fn udp_socket(addr: SocketAddr) -> Res<OwnedFd> {
+    let fam = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: plain system call.
+    let fd = unsafe { libc::socket(fam, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(oserr("socket"));
+    }
+    // SAFETY: just created, owned here.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn setsockopt_int(fd: RawFd, level: i32, name: i32, v: i32) -> Res<()> {
+    // SAFETY: `v` is a live int of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            std::ptr::addr_of!(v).cast(),
+            std::mem::size_of::<i32>() as u32,
+        )
+    };
+    if r != 0 {
+        return Err(oserr("setsockopt"));
+    }
+    Ok(())
+}
+
+fn mmsgs(iovs: &mut [libc::iovec]) -> Vec<libc::mmsghdr> {
+    iovs.iter_mut()
+        .map(|iov| {
+            // SAFETY: all-zero is a valid mmsghdr.
+            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            m.msg_hdr.msg_iov = iov;
+            m.msg_hdr.msg_iovlen = 1;
+            m
+        })
+        .collect()
+}
+
+/// A UDP socket bound to `addr` in the namespace at `ns`.
+fn udp_receiver(ns: &str, home: RawFd, addr: SocketAddr) -> Res<OwnedFd> {
+    enter(ns)?;
+    let s = udp_socket(addr);
+    setns(home)?;
+    let s = s?;
+    setsockopt_int(
+        s.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_RCVBUFFORCE,
+        4 << 20,
+    )?;
+    let (ss, len) = sockaddr(addr);
+    // SAFETY: `ss` holds a sockaddr of `len` bytes.
+    if unsafe { libc::bind(s.as_raw_fd(), std::ptr::addr_of!(ss).cast(), len) } != 0 {
+        return Err(oserr(&format!("bind {addr}")));
+    }
+    Ok(s)
+}
+
+/// A UDP socket in the namespace at `ns`, connected to `addr`.
+fn udp_sender(ns: &str, home: RawFd, addr: SocketAddr) -> Res<OwnedFd> {
+    enter(ns)?;
+    let s = udp_socket(addr);
+    setns(home)?;
+    let s = s?;
+    let (ss, len) = sockaddr(addr);
+    // SAFETY: `ss` holds a sockaddr of `len` bytes.
+    if unsafe { libc::connect(s.as_raw_fd(), std::ptr::addr_of!(ss).cast(), len) } != 0 {
+        return Err(oserr(&format!("connect {addr}")));
+    }
+    Ok(s)
+}
+
+/// Datagrams per second through the stack, measured in one thread: send a
+/// batch from the sender's namespace with `sendmmsg()`, then read whatever
+/// has arrived on the receiver's socket with `recvmmsg(MSG_DONTWAIT)`, and
+/// again. A datagram's whole path, transmit and receive (the receive side
+/// runs in the softirq raised by the transmit), is on the one CPU the thread
+/// is pinned to: no cross-CPU wake-ups, no sleeping, nothing that the
+/// scheduler of an emulated 2-CPU guest can distort.
+fn cmd_udp_pps(o: &Opts) -> Res<()> {
+    let tx_ns = o.req("tx-ns")?;
+    let rx_ns = o.req("rx-ns")?;
+    let ip: IpAddr = o.req("dst")?.parse().map_err(|_| "bad --dst".to_string())?;
+    let addr = SocketAddr::new(ip, o.num("port", 9000u16)?);
+    let size: usize = o.num("size", 64)?;
+    let batch: usize = o.num("batch", 32)?;
+    let secs: f64 = o.num("secs", 2.0)?;
+    let warmup: f64 = o.num("warmup", 0.5)?;
+    let cpu: Option<usize> = o
+        .get("cpu")
+        .map(|v| v.parse())
+        .transpose()
+        .map_err(|_| "bad --cpu")?;
+    if !(1..=1024).contains(&batch) || !(1..=1400).contains(&size) || !(0.0..=600.0).contains(&secs)
+    {
+        return Err("--batch 1..1024, --size 1..1400, --secs 0..600".into());
+    }
+    let home = current_netns()?;
+    let rx = udp_receiver(rx_ns, home.as_raw_fd(), addr)?;
+    let tx = udp_sender(tx_ns, home.as_raw_fd(), addr)?;
+    pin(cpu)?;
+
+    let mut payload = vec![0x5au8; size];
+    let mut tx_iov = vec![
+        libc::iovec {
+            iov_base: payload.as_mut_ptr().cast(),
+            iov_len: size,
+        };
+        batch
+    ];
+    let mut tx_msgs = mmsgs(&mut tx_iov);
+    let mut bufs = vec![[0u8; 2048]; batch];
+    let mut rx_iov: Vec<libc::iovec> = bufs
+        .iter_mut()
+        .map(|b| libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        })
+        .collect();
+    let mut rx_msgs = mmsgs(&mut rx_iov);
+
+    let (mut sent, mut got, mut tx_errors) = (0u64, 0u64, 0u64);
+    let t_start = Instant::now();
+    let t_measure = t_start + Duration::from_secs_f64(warmup);
+    let t_end = t_measure + Duration::from_secs_f64(secs);
+    let mut base: Option<(Instant, u64, u64)> = None;
+    loop {
+        let now = Instant::now();
+        if base.is_none() && now >= t_measure {
+            base = Some((now, sent, got));
+        }
+        if now >= t_end {
+            break;
+        }
+        // SAFETY: `tx_msgs` describes `batch` messages of one live buffer.
+        let n = unsafe { libc::sendmmsg(tx.as_raw_fd(), tx_msgs.as_mut_ptr(), batch as u32, 0) };
+        if n > 0 {
+            sent += n as u64;
+        } else if n < 0 {
+            match errno() {
+                libc::ECONNREFUSED | libc::ENOBUFS | libc::EAGAIN | libc::EINTR => tx_errors += 1,
+                _ => return Err(oserr("sendmmsg")),
+            }
+        }
+        loop {
+            // SAFETY: `rx_msgs` describes `batch` live buffers.
+            let n = unsafe {
+                libc::recvmmsg(
+                    rx.as_raw_fd(),
+                    rx_msgs.as_mut_ptr(),
+                    batch as u32,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
+            };
+            if n > 0 {
+                got += n as u64;
+                if (n as usize) < batch {
+                    break;
+                }
+            } else if n < 0 && (errno() == libc::EAGAIN || errno() == libc::EINTR) {
+                break;
+            } else if n < 0 {
+                return Err(oserr("recvmmsg"));
+            } else {
+                break;
+            }
+        }
+    }
+    let (t0, sent0, got0) = base.unwrap_or((t_end, sent, got));
+    let el = t0.elapsed().as_secs_f64().max(1e-9);
+    Json::new()
+        .s("dst", &addr.to_string())
+        .u("size", size as u64)
+        .u("batch", batch as u64)
+        .f("secs", el)
+        .u("rx", got - got0)
+        .u("tx", sent - sent0)
+        .f("rx_pps", (got - got0) as f64 / el)
+        .f("tx_pps", (sent - sent0) as f64 / el)
+        .u("tx_errors", tx_errors)
+        .print();
+    Ok(())
+}
+
+// ---------------------------------------------------------------- namespaces
+
+const MAX_NETNS: &str = "/proc/sys/user/max_net_namespaces";
+
+/// Restores `max_net_namespaces` when dropped.
+struct LimitGuard(String);
+
+impl Drop for LimitGuard {
+    fn drop(&mut self) {
+        if let Err(e) = write_file(MAX_NETNS, &self.0) {
+            eprintln!("rnetns-bench: cannot restore {MAX_NETNS}: {e}");
+        }
+    }
+}
+
+/// Probes once whether fewer than `limit` namespaces are alive (see the
+/// crate doc). A successful probe leaves one more namespace to be freed.
+fn probe_below(limit: u64, home: RawFd) -> Res<bool> {
+    write_file(MAX_NETNS, &limit.to_string())?;
+    match unshare_net() {
+        Ok(()) => {
+            setns(home)?;
+            Ok(true)
+        }
+        Err(libc::ENOSPC) => Ok(false),
+        Err(e) => Err(format!(
+            "unshare(CLONE_NEWNET): {}",
+            std::io::Error::from_raw_os_error(e)
+        )),
+    }
+}
+
+/// Waits until at most `expect` namespaces are alive; the wait in seconds,
+/// or `None` after `timeout`.
+fn netns_wait(expect: u64, timeout: f64) -> Res<Option<f64>> {
+    let home = current_netns()?;
+    let _restore = LimitGuard(read_file(MAX_NETNS)?.trim().to_string());
+    let t0 = Instant::now();
+    loop {
+        if probe_below(expect + 1, home.as_raw_fd())? {
+            return Ok(Some(t0.elapsed().as_secs_f64()));
+        }
+        if t0.elapsed().as_secs_f64() > timeout {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn cmd_netns_wait(o: &Opts) -> Res<()> {
+    let expect: u64 = o.num("expect", 0)?;
+    let timeout: f64 = o.num("timeout", 120.0)?;
+    let r = netns_wait(expect, timeout)?;
+    Json::new()
+        .u("expect", expect)
+        .f("wait_secs", r.unwrap_or(f64::NAN))
+        .u("timed_out", r.is_none() as u64)
+        .print();
+    if r.is_none() {
+        return Err(format!(
+            "more than {expect} namespaces still alive after {timeout}s"
+        ));
+    }
+    Ok(())
+}
+
+/// The number of live namespaces made by `unshare`/`clone`, when it is at
+/// most `max` (linear probe: each failed probe creates nothing).
+fn cmd_netns_count(o: &Opts) -> Res<()> {
+    let max: u64 = o.num("max", 64)?;
+    let home = current_netns()?;
+    let _restore = LimitGuard(read_file(MAX_NETNS)?.trim().to_string());
+    for k in 0..=max {
+        if probe_below(k + 1, home.as_raw_fd())? {
+            Json::new().u("live", k).print();
+            return Ok(());
+        }
+    }
+    Err(format!("more than {max} namespaces alive"))
+}
+
+/// Create+destroy pairs per second: `--workers` threads each call
+/// `unshare(CLONE_NEWNET)` in a loop for `--secs` (or `--count` times in
+/// all, whichever comes first), each call dropping the namespace the thread
+/// was in; the clock stops when every namespace made has been freed.
+fn cmd_churn(o: &Opts) -> Res<()> {
+    let workers: usize = o.num("workers", 1)?;
+    let secs: f64 = o.num("secs", 3.0)?;
+    let max: u64 = o.num("count", 1_000_000)?;
+    let expect: u64 = o.num("expect", 0)?;
+    let timeout: f64 = o.num("timeout", 120.0)?;
+    let backlog: u64 = o.num("backlog", 0)?;
+    if !(1..=64).contains(&workers) || !(0.0..=600.0).contains(&secs) || max == 0 {
+        return Err("--workers 1..64, --secs 0..600, --count > 0".into());
+    }
+    // Settle first: namespaces still being freed would be charged to us.
+    netns_wait(expect, timeout)?.ok_or("namespaces from before did not drain")?;
+    std::thread::sleep(Duration::from_millis(200));
+    // With --backlog K, at most K namespaces wait to be freed: unshare()
+    // fails with ENOSPC beyond that, and the worker retries 1 ms later.
+    let _restore = LimitGuard(read_file(MAX_NETNS)?.trim().to_string());
+    if backlog > 0 {
+        write_file(MAX_NETNS, &(expect + workers as u64 + backlog).to_string())?;
+    }
+
+    let home = Arc::new(current_netns()?);
+    let made = Arc::new(AtomicU64::new(0));
+    let start = Arc::new(Barrier::new(workers + 1));
+    let mut threads = Vec::new();
+    for _ in 0..workers {
+        let (home, start, made) = (home.clone(), start.clone(), made.clone());
+        threads.push(std::thread::spawn(move || -> Res<u64> {
+            start.wait();
+            let end = Instant::now() + Duration::from_secs_f64(secs);
+            let mut n = 0;
+            // `made` reserves one of the `max` namespaces before each call.
+            while Instant::now() < end && made.fetch_add(1, Ordering::Relaxed) < max {
+                match unshare_net() {
+                    Ok(()) => n += 1,
+                    Err(libc::ENOSPC) if backlog > 0 => {
+                        made.fetch_sub(1, Ordering::Relaxed);
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Err(e) => {
+                        let _ = setns(home.as_raw_fd());
+                        return Err(format!(
+                            "unshare(CLONE_NEWNET): {}",
+                            std::io::Error::from_raw_os_error(e)
+                        ));
+                    }
+                }
+            }
+            setns(home.as_raw_fd())?;
+            Ok(n)
+        }));
+    }
+    start.wait();
+    let t0 = Instant::now();
+    let mut count = 0;
+    let mut failure = None;
+    for t in threads {
+        match t
+            .join()
+            .map_err(|_| "worker panicked".to_string())
+            .and_then(|r| r)
+        {
+            Ok(n) => count += n,
+            Err(e) => failure = Some(e),
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let created = t0.elapsed().as_secs_f64();
+    let drained = netns_wait(expect, timeout)?;
+    let total = t0.elapsed().as_secs_f64();
+    Json::new()
+        .u("workers", workers as u64)
+        .u("count", count)
+        .f("create_secs", created)
+        .f("total_secs", total)
+        .f("pairs_per_sec", count as f64 / total)
+        .f("creates_per_sec", count as f64 / created)
+        .u("backlog", backlog)
+        .u("timed_out", drained.is_none() as u64)
+        .print();
+    Ok(())
+}
+
+/// Creates `count` namespaces and holds them (one descriptor each) until
+/// stdin reaches EOF; then lets them go.
+fn cmd_hold(o: &Opts) -> Res<()> {
+    let count: u64 = o.num("count", 1000)?;
+    if count > 200_000 {
+        return Err("--count at most 200000".into());
+    }
+    raise_nofile(count + 256)?;
+    let home = current_netns()?;
+    let mut held = Vec::with_capacity(count as usize);
+    let t0 = Instant::now();
+    for _ in 0..count {
+        unshare_net().map_err(|e| {
+            format!(
+                "unshare(CLONE_NEWNET): {}",
+                std::io::Error::from_raw_os_error(e)
+            )
+        })?;
+        held.push(current_netns()?);
+    }
+    setns(home.as_raw_fd())?;
+    let el = t0.elapsed().as_secs_f64();
+    Json::new()
+        .u("count", count)
+        .f("secs", el)
+        .f(
+            "per_ns_secs",
+            if count > 0 { el / count as f64 } else { 0.0 },
+        )
+        .print();
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().lock().read_to_end(&mut sink);
+    drop(held);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- modules
+
+fn cmd_modload(o: &Opts) -> Res<()> {
+    let path = o.positional.first().ok_or("modload PATH [PARAMS]")?;
+    let params = CString::new(o.positional.get(1).map(String::as_str).unwrap_or(""))
+        .map_err(|_| "bad params")?;
+    let f = open_ro(path)?;
+    let t0 = Instant::now();
+    // SAFETY: plain system call; `params` is NUL-terminated.
+    let r = unsafe { libc::syscall(libc::SYS_finit_module, f.as_raw_fd(), params.as_ptr(), 0) };
+    let el = t0.elapsed().as_secs_f64();
+    if r != 0 {
+        return Err(oserr(&format!("finit_module {path}")));
+    }
+    Json::new().s("op", "load").f("secs", el).print();
+    Ok(())
+}
+
+fn cmd_modunload(o: &Opts) -> Res<()> {
+    let name = o.positional.first().ok_or("modunload NAME")?;
+    let c = CString::new(name.as_str()).map_err(|_| "bad name")?;
+    let t0 = Instant::now();
+    // SAFETY: plain system call; `c` is NUL-terminated.
+    let r = unsafe { libc::syscall(libc::SYS_delete_module, c.as_ptr(), libc::O_NONBLOCK) };
+    let el = t0.elapsed().as_secs_f64();
+    if r != 0 {
+        return Err(oserr(&format!("delete_module {name}")));
+    }
+    Json::new().s("op", "unload").f("secs", el).print();
+    Ok(())
+}
+
+// ---------------------------------------------------------------- proc, memory
+
+fn cmd_proc_read(o: &Opts) -> Res<()> {
+    let path = o.req("path")?;
+    let count: u64 = o.num("count", 1000)?;
+    let mode = o.get("mode").unwrap_or("open");
+    if count == 0 || count > 10_000_000 {
+        return Err("--count 1..10000000".into());
+    }
+    let mut buf = vec![0u8; 65536];
+    let mut bytes = 0u64;
+    let t0;
+    match mode {
+        "open" => {
+            t0 = Instant::now();
+            for _ in 0..count {
+                let mut f = std::fs::File::open(path).map_err(|e| format!("open {path}: {e}"))?;
+                loop {
+                    let n = f.read(&mut buf).map_err(|e| format!("read {path}: {e}"))?;
+                    if n == 0 {
+                        break;
+                    }
+                    bytes += n as u64;
+                }
+            }
+        }
+        "pread" => {
+            let f = open_ro(path)?;
+            t0 = Instant::now();
+            for _ in 0..count {
+                // SAFETY: `buf` is live and as long as passed.
+                let n =
+                    unsafe { libc::pread(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+                if n < 0 {
+                    return Err(oserr("pread"));
+                }
+                bytes += n as u64;
+            }
+        }
+        _ => return Err("--mode open|pread".into()),
+    }
+    let el = t0.elapsed().as_secs_f64();
+    Json::new()
+        .s("path", path)
+        .s("mode", mode)
+        .u("count", count)
+        .f("secs", el)
+        .f("per_read_secs", el / count as f64)
+        .u("bytes_per_read", bytes / count)
+        .print();
+    Ok(())
+}
+
+/// /proc/meminfo (kB) and /proc/slabinfo (active objects, total objects,
+/// object size per cache), plus the slab bytes in use summed over caches.
+fn cmd_memsnap(_o: &Opts) -> Res<()> {
+    let mut mi = String::from("{");
+    for line in read_file("/proc/meminfo")?.lines() {
+        let mut it = line.split_whitespace();
+        if let (Some(k), Some(v)) = (it.next(), it.next()) {
+            if mi.len() > 1 {
+                mi.push(',');
+            }
+            let _ = write!(
+                mi,
+                "\"{}\":{}",
+                escape(k.trim_end_matches(':')),
+                v.parse::<u64>().unwrap_or(0)
+            );
+        }
+    }
+    mi.push('}');
+    let mut slab = String::from("{");
+    let mut active_bytes = 0u64;
+    if let Ok(f) = std::fs::File::open("/proc/slabinfo") {
+        for line in std::io::BufReader::new(f).lines() {
+            let line = line.map_err(|e| format!("read /proc/slabinfo: {e}"))?;
+            if line.starts_with("slabinfo") || line.starts_with('#') {
+                continue;
+            }
+            let v: Vec<&str> = line.split_whitespace().collect();
+            if v.len() < 4 {
+                continue;
+            }
+            let n = |i: usize| v[i].parse::<u64>().unwrap_or(0);
+            active_bytes += n(1) * n(3);
+            if slab.len() > 1 {
+                slab.push(',');
+            }
+            let _ = write!(slab, "\"{}\":[{},{},{}]", escape(v[0]), n(1), n(2), n(3));
+        }
+    }
+    slab.push('}');
+    Json::new()
+        .raw("meminfo", &mi)
+        .raw("slabinfo", &slab)
+        .u("slab_active_bytes", active_bytes)
+        .print();
+    Ok(())
+}
+
+// ---------------------------------------------------------------- hookbench
+
+const HOOKBENCH: &str = "/sys/kernel/debug/rnetns_hookbench";
+
+/// Runs bench/hookbench's timed loop of `nf_hook_slow()` calls in the
+/// namespace at `--ns` (the module times the writer's namespace).
+fn cmd_hookbench(o: &Opts) -> Res<()> {
+    let ns = o.req("ns")?;
+    let count: u64 = o.num("count", 100_000)?;
+    enter(ns)?;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(HOOKBENCH)
+        .map_err(|e| format!("open {HOOKBENCH}: {e}"))?;
+    f.write_all(count.to_string().as_bytes())
+        .map_err(|e| format!("write {HOOKBENCH}: {e}"))?;
+    let mut out = String::new();
+    let mut f = std::fs::File::open(HOOKBENCH).map_err(|e| format!("open {HOOKBENCH}: {e}"))?;
+    f.read_to_string(&mut out)
+        .map_err(|e| format!("read {HOOKBENCH}: {e}"))?;
+    // "calls N entries E ns T"
+    let v: Vec<&str> = out.split_whitespace().collect();
+    let field = |k: &str| -> Res<u64> {
+        let i = v
+            .iter()
+            .position(|x| *x == k)
+            .ok_or(format!("no '{k}' in '{}'", out.trim()))?;
+        v.get(i + 1)
+            .and_then(|x| x.parse().ok())
+            .ok_or(format!("bad '{k}' in '{}'", out.trim()))
+    };
+    let (calls, entries, ns_total) = (field("calls")?, field("entries")?, field("ns")?);
+    Json::new()
+        .u("calls", calls)
+        .u("entries", entries)
+        .u("ns_total", ns_total)
+        .f(
+            "ns_per_call",
+            if calls > 0 {
+                ns_total as f64 / calls as f64
+            } else {
+                0.0
+            },
+        )
+        .print();
+    Ok(())
+}
+
+// ---------------------------------------------------------------- tsc
+
+/// The TSC frequency in kHz, measured against CLOCK_MONOTONIC_RAW over
+/// 200 ms (median of 3). A TCG guest's TSC runs at the host's rate, and a
+/// busy host can make the guest's own PIT calibration fail, leaving it on a
+/// jiffies clock: scripts/bench.sh passes this as `tsc_early_khz=`.
+fn cmd_tsc_khz(_o: &Opts) -> Res<()> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let raw = || {
+            // SAFETY: all-zero is a valid timespec.
+            let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+            // SAFETY: `ts` is a live timespec.
+            unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_RAW, &mut ts) };
+            ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+        };
+        let mut khz = Vec::new();
+        for _ in 0..3 {
+            // SAFETY: rdtsc has no preconditions on x86_64.
+            let (c0, t0) = (unsafe { core::arch::x86_64::_rdtsc() }, raw());
+            std::thread::sleep(Duration::from_millis(200));
+            // SAFETY: as above.
+            let (c1, t1) = (unsafe { core::arch::x86_64::_rdtsc() }, raw());
+            khz.push((c1 - c0) as f64 / (t1 - t0) / 1e3);
+        }
+        khz.sort_by(|a, b| a.total_cmp(b));
+        Json::new().u("tsc_khz", khz[1].round() as u64).print();
+        Ok(())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    Err("tsc-khz is for x86_64".into())
+}
+
+// ---------------------------------------------------------------- main
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(cmd) = args.get(1) else {
+        eprintln!("usage: rnetns-bench udp-pps|churn|hold|netns-wait|netns-count|modload|modunload|proc-read|memsnap|hookbench|tsc-khz ...");
+        std::process::exit(2);
+    };
+    let r = Opts::parse(&args[2..]).and_then(|o| match cmd.as_str() {
+        "udp-pps" => cmd_udp_pps(&o),
+        "churn" => cmd_churn(&o),
+        "hold" => cmd_hold(&o),
+        "netns-wait" => cmd_netns_wait(&o),
+        "netns-count" => cmd_netns_count(&o),
+        "modload" => cmd_modload(&o),
+        "modunload" => cmd_modunload(&o),
+        "proc-read" => cmd_proc_read(&o),
+        "memsnap" => cmd_memsnap(&o),
+        "hookbench" => cmd_hookbench(&o),
+        "tsc-khz" => cmd_tsc_khz(&o),
+        _ => Err(format!("unknown subcommand '{cmd}'")),
+    });
+    if let Err(e) = r {
+        eprintln!("rnetns-bench {cmd}: {e}");
+        std::process::exit(1);
+    }
+}

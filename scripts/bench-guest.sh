@@ -1,0 +1,410 @@
+#!/usr/bin/env bash
+# In-guest half of scripts/bench.sh: runs every rnetns benchmark in one boot
+# and appends one JSON object per measurement to $RNETNS_SCRATCH/raw.jsonl.
+# bench/analyze.py turns that into the table, bench.json and the plots.
+#
+# Usage (inside the test VM only: it loads modules):
+#   scripts/bench-guest.sh [--smoke] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO
+#
+# Variants: none (nothing loaded), rnetns (rnetns.ko, all hooks), ctwin (the
+# C twin, bench/ctwin), nft (an inet table with a counter rule at each of the
+# five hook points, in each namespace that carries the traffic). Variants are
+# measured round-robin, the order rotated every round. Traffic stays inside
+# the guest: between two namespaces over a veth pair in 198.18.0.0/24 (the
+# benchmarking range of RFC 2544) and over loopback in a third one.
+set -euo pipefail
+
+mode=full
+if [ "${1:-}" = --smoke ]; then
+	mode=smoke
+	shift
+fi
+[ $# -eq 4 ] || { echo "usage: $0 [--smoke] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO" >&2; exit 2; }
+TOOL=$1 RNETNS_KO=$2 CTWIN_KO=$3 HOOKBENCH_KO=$4
+OUT=${RNETNS_SCRATCH:?not in the rnetns VM}
+RAW=$OUT/raw.jsonl
+ERRF=/tmp/bench-step.err
+: >"$RAW"
+
+if [ "$mode" = full ]; then
+	PPS_ROUNDS=10 PPS_SECS=1.5 PPS_WARMUP=0.3 PROC_READS=3000 HB_CALLS=400000
+	CHURN_ROUNDS=5 CHURN_SECS=3 CHURN_BACKLOG=8
+	LOAD_ROUNDS=5 BIG_LOAD_ROUNDS=3 MID=1000 BIG=10000 SETTLE=1
+else
+	PPS_ROUNDS=1 PPS_SECS=0.2 PPS_WARMUP=0.05 PROC_READS=50 HB_CALLS=2000
+	CHURN_ROUNDS=1 CHURN_SECS=0.1 CHURN_BACKLOG=8
+	LOAD_ROUNDS=1 BIG_LOAD_ROUNDS=1 MID=20 BIG=50 SETTLE=0.2
+fi
+PPS_SIZE=64 PPS_BATCH=32 PPS_CPU=0
+NFT_TABLE=rnetns_bench
+# Namespaces of the benchmark: A and B joined by veth, L for loopback.
+BENCH_NS=(A B L)
+BASE_LIVE=${#BENCH_NS[@]}
+ERRORS=0
+HOLD_PID='' HOLD_N=0
+
+# jfield KEY JSON: the number KEY of a flat JSON object.
+jfield() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+say() { printf '[bench %4ds] %s\n' "$SECONDS" "$*" >&2; }
+
+json_str() {
+	local s=${1//\\/\\\\}
+	s=${s//\"/\\\"}
+	printf '"%s"' "$(printf '%s' "$s" | tr -d '\000-\037')"
+}
+
+# fail_step META MESSAGE: record that a step broke.
+fail_step() {
+	ERRORS=$((ERRORS + 1))
+	say "ERROR ($1): $2"
+	printf '{"stage":"error","where":%s,"msg":%s}\n' "$(json_str "$1")" "$(json_str "$2")" >>"$RAW"
+}
+
+# rec META LIMIT ARGS...: run the tool with ARGS under a time limit, record
+# its JSON output under META (JSON members). Sets LAST to the output, or to
+# nothing when the step failed (recorded as an error).
+rec() {
+	local meta=$1 limit=$2 out rc=0
+	shift 2
+	LAST=
+	out=$(timeout -k 5 "$limit" "$TOOL" "$@" 2>"$ERRF") || rc=$?
+	if [ "$rc" != 0 ] || [ -z "$out" ]; then
+		fail_step "$meta" "rnetns-bench $1 exited $rc: $(head -c 300 "$ERRF")"
+		return 0
+	fi
+	printf '{%s,"data":%s}\n' "$meta" "$out" >>"$RAW"
+	LAST=$out
+}
+
+# quiet WHERE LIMIT ARGS...: run the tool with ARGS, output discarded.
+quiet() {
+	local where=$1 limit=$2 rc=0
+	shift 2
+	timeout -k 5 "$limit" "$TOOL" "$@" >/dev/null 2>"$ERRF" || rc=$?
+	[ "$rc" = 0 ] || fail_step "$where" "rnetns-bench $1 exited $rc: $(head -c 300 "$ERRF")"
+	return "$rc"
+}
+
+# note META JSON: record a JSON value.
+note() { printf '{%s,"data":%s}\n' "$1" "$2" >>"$RAW"; }
+
+# rotate N ITEMS...: the items, starting at index N modulo their count.
+rotate() {
+	local n=$1 i
+	shift
+	for ((i = 0; i < $#; i++)); do
+		local j=$(( (n + i) % $# + 1 ))
+		printf '%s ' "${!j}"
+	done
+}
+
+module_of() {
+	case $1 in
+	rnetns) echo rnetns ;;
+	ctwin) echo rnetns_ctwin ;;
+	esac
+}
+ko_of() {
+	case $1 in
+	rnetns) echo "$RNETNS_KO" ;;
+	ctwin) echo "$CTWIN_KO" ;;
+	esac
+}
+loaded() { grep -q "^$1 " /proc/modules; }
+
+nft_up() {
+	local ns
+	for ns in "${BENCH_NS[@]}"; do
+		ip netns exec "$ns" nft -f - <<-EOF
+		table inet $NFT_TABLE {
+			chain c_prerouting { type filter hook prerouting priority -300; counter; }
+			chain c_input { type filter hook input priority -300; counter; }
+			chain c_forward { type filter hook forward priority -300; counter; }
+			chain c_output { type filter hook output priority -300; counter; }
+			chain c_postrouting { type filter hook postrouting priority -300; counter; }
+		}
+		EOF
+	done
+}
+
+nft_down() {
+	local ns
+	for ns in "${BENCH_NS[@]}"; do
+		ip netns exec "$ns" nft delete table inet "$NFT_TABLE" 2>/dev/null || true
+	done
+}
+
+# up VARIANT [META]: put a variant in place; with META, time the load.
+# Returns non-zero (after recording an error) if it could not.
+up() {
+	local v=$1 meta=${2:-}
+	case $v in
+	none) ;;
+	nft) nft_up || { fail_step "up nft" "nft -f failed"; return 1; } ;;
+	rnetns | ctwin)
+		if [ -n "$meta" ]; then
+			rec "$meta" 600 modload "$(ko_of "$v")"
+		else
+			quiet "load $v" 600 modload "$(ko_of "$v")" || return 1
+		fi
+		loaded "$(module_of "$v")" || return 1 ;;
+	esac
+}
+
+down() {
+	local v=$1 meta=${2:-} m
+	case $v in
+	none) ;;
+	nft) nft_down ;;
+	rnetns | ctwin)
+		m=$(module_of "$v")
+		loaded "$m" || return 0
+		if [ -n "$meta" ]; then
+			rec "$meta" 600 modunload "$m"
+		else
+			quiet "unload $v" 600 modunload "$m" || true
+		fi ;;
+	esac
+}
+
+# Nothing of ours loaded, no nft table: the "none" state.
+clean_state() {
+	local m
+	for m in rnetns rnetns_ctwin rnetns_hookbench; do
+		loaded "$m" && { rmmod "$m" || fail_step "clean" "rmmod $m failed"; }
+	done
+	nft_down
+}
+
+# hold N: keep N more namespaces alive (one holder process).
+hold_start() {
+	local n=$1 i
+	mkfifo /tmp/bench-hold.fifo
+	"$TOOL" hold --count "$n" </tmp/bench-hold.fifo >/tmp/bench-hold.out 2>"$ERRF" &
+	HOLD_PID=$!
+	exec 7>/tmp/bench-hold.fifo
+	for ((i = 0; i < 12000; i++)); do
+		[ -s /tmp/bench-hold.out ] && break
+		kill -0 "$HOLD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ ! -s /tmp/bench-hold.out ]; then
+		fail_step "hold $n" "holder failed: $(head -c 300 "$ERRF")"
+		hold_stop
+		return 1
+	fi
+	HOLD_N=$n
+	note "\"stage\":\"hold\",\"live\":$n" "$(cat /tmp/bench-hold.out)"
+	say "holding $n namespaces (made in $(jfield secs "$(cat /tmp/bench-hold.out)")s)"
+}
+
+hold_stop() {
+	[ -n "$HOLD_PID" ] || return 0
+	exec 7>&-
+	wait "$HOLD_PID" || true
+	HOLD_PID=
+	rm -f /tmp/bench-hold.fifo /tmp/bench-hold.out
+	local n=$HOLD_N
+	HOLD_N=0
+	rec "\"stage\":\"drain\",\"live\":$n" 900 netns-wait --expect "$BASE_LIVE" --timeout 880
+	[ -z "$LAST" ] || say "released $n namespaces; all freed after $(jfield wait_secs "$LAST")s"
+}
+
+cleanup() {
+	hold_stop
+	clean_state
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- set-up
+
+say "mode $mode: $(nproc) CPUs, kernel $(uname -r), clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+# The per-user namespace limit scales with guest memory; the largest stage
+# needs more than a 2 GiB guest gets by default.
+echo 1000000 >/proc/sys/user/max_net_namespaces
+clean_state
+
+for ns in "${BENCH_NS[@]}"; do
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+done
+ip link add va netns A type veth peer name vb netns B
+ip -n A addr add 198.18.0.1/24 dev va
+ip -n B addr add 198.18.0.2/24 dev vb
+ip -n A link set va up
+ip -n B link set vb up
+# Resolve the neighbour once, so the first measurement does not wait on ARP.
+ip netns exec A ping -c 1 -W 5 198.18.0.2 >/dev/null 2>&1 || true
+
+rec '"stage":"netns_count"' 60 netns-count
+[ "$LAST" = '{"live":3}' ] || fail_step "netns-count" "expected 3 namespaces from unshare, got '$LAST'"
+
+{
+	printf '{"stage":"env","data":{"kernel":%s,"cpus":%s,"possible_cpus":%s,' \
+		"$(json_str "$(uname -r)")" "$(nproc)" "$(json_str "$(cat /sys/devices/system/cpu/possible)")"
+	printf '"mem_total_kb":%s,"clocksource":%s,"cmdline":%s,"cpu_model":%s,' \
+		"$(awk '/^MemTotal/ {print $2}' /proc/meminfo)" \
+		"$(json_str "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)")" \
+		"$(json_str "$(cat /proc/cmdline)")" \
+		"$(json_str "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)")"
+	printf '"kvm":%s,"slabinfo":%s,"mode":"%s","pps_rounds":%s,"pps_secs":%s,' \
+		"$(grep -qs 'Hypervisor detected: KVM' <(dmesg) && echo true || echo false)" \
+		"$([ -r /proc/slabinfo ] && echo true || echo false)" "$mode" "$PPS_ROUNDS" "$PPS_SECS"
+	printf '"pps_size":%s,"pps_batch":%s,"pps_cpu":%s,"churn_rounds":%s,"churn_secs":%s,"churn_backlog":%s,' \
+		"$PPS_SIZE" "$PPS_BATCH" "$PPS_CPU" "$CHURN_ROUNDS" "$CHURN_SECS" "$CHURN_BACKLOG"
+	printf '"load_rounds":%s,"big_load_rounds":%s,"mid":%s,"big":%s,"proc_reads":%s,' \
+		"$LOAD_ROUNDS" "$BIG_LOAD_ROUNDS" "$MID" "$BIG" "$PROC_READS"
+	printf '"hookbench_calls":%s}}\n' "$HB_CALLS"
+} >>"$RAW"
+
+# ---------------------------------------------------------------- packet path
+
+pps() { # META TXNS RXNS DST
+	rec "$1" $((20 + ${PPS_SECS%.*} * 2)) udp-pps --tx-ns "/run/netns/$2" --rx-ns "/run/netns/$3" \
+		--dst "$4" --size "$PPS_SIZE" --batch "$PPS_BATCH" --cpu "$PPS_CPU" \
+		--secs "$PPS_SECS" --warmup "$PPS_WARMUP"
+}
+
+# The IPv4 input-hook packet count that the variant shows in B: proves its
+# hooks saw the traffic.
+hook_packets() {
+	# shellcheck disable=SC2016 # awk's own fields
+	case $1 in
+	none) echo 0 ;;
+	rnetns) ip netns exec B awk '$1 == "ipv4" && $2 == "input" { print $3 }' /proc/net/rnetns ;;
+	ctwin) ip netns exec B awk '$1 == "ipv4" && $2 == "input" { print $3 }' /proc/net/rnetns_ctwin ;;
+	nft) ip netns exec B nft list chain inet "$NFT_TABLE" c_input |
+		sed -n 's/.*counter packets \([0-9]*\).*/\1/p' ;;
+	esac
+}
+
+say "packet path: $PPS_ROUNDS rounds of none, rnetns, ctwin, nft; ${PPS_SECS}s per measurement"
+for ((r = 0; r < PPS_ROUNDS; r++)); do
+	for v in $(rotate "$r" none rnetns ctwin nft); do
+		m="\"variant\":\"$v\",\"round\":$r"
+		up "$v" || { clean_state; continue; }
+		pps "\"stage\":\"pps\",\"path\":\"veth\",$m" A B 198.18.0.2
+		veth=$LAST
+		hp=$(hook_packets "$v" 2>/dev/null || true)
+		note "\"stage\":\"hookcheck\",$m" "{\"ipv4_input_packets_in_B\":${hp:-null}}"
+		pps "\"stage\":\"pps\",\"path\":\"lo\",$m" L L 127.0.0.1
+		lo=$LAST
+		case $v in
+		rnetns) f=/proc/net/rnetns ;;
+		ctwin) f=/proc/net/rnetns_ctwin ;;
+		*) f= ;;
+		esac
+		if [ -n "$f" ]; then
+			rec "\"stage\":\"procread\",\"mode\":\"open\",$m" 300 proc-read --path "$f" --count "$PROC_READS" --mode open
+			rec "\"stage\":\"procread\",\"mode\":\"pread\",$m" 300 proc-read --path "$f" --count "$PROC_READS" --mode pread
+		fi
+		# Direct timing of the IPv4 input hooks in B (bench/hookbench).
+		hb=
+		if quiet "load hookbench" 120 modload "$HOOKBENCH_KO"; then
+			rec "\"stage\":\"hookbench\",$m" 300 hookbench --ns /run/netns/B --count "$HB_CALLS"
+			hb=$LAST
+			quiet "unload hookbench" 120 modunload rnetns_hookbench || true
+		fi
+		down "$v"
+		say "round $((r + 1))/$PPS_ROUNDS $v: veth $(jfield rx_pps "$veth") pps, lo $(jfield rx_pps "$lo") pps, $(jfield ns_per_call "$hb") ns per hook call (TCG)"
+	done
+done
+clean_state
+
+# ---------------------------------------------------------------- churn
+
+# alloc_trace VARIANT: the slab and per-CPU allocations the module's load
+# makes and keeps, from the kmem and percpu trace events of the loading
+# process with their stacks, with the benchmark's namespaces and init_net
+# alive; analyze.py keeps those made under ops_init(), the pernet init path.
+alloc_trace() {
+	local v=$1 t=/sys/kernel/tracing e ev size
+	ev=(kmem/kmalloc kmem/kmem_cache_alloc kmem/kfree kmem/kmem_cache_free
+		percpu/percpu_alloc_percpu percpu/percpu_free_percpu)
+	for e in "${ev[@]}"; do
+		[ -d "$t/events/$e" ] || { fail_step "alloc trace $v" "no trace event $e"; return 0; }
+	done
+	size=$(cat "$t/buffer_size_kb")
+	echo 16384 >"$t/buffer_size_kb"
+	: >"$t/trace"
+	for e in kmem percpu; do echo 'comm == "rnetns-bench"' >"$t/events/$e/filter"; done
+	echo 1 >"$t/options/stacktrace"
+	for e in "${ev[@]}"; do echo 1 >"$t/events/$e/enable"; done
+	up "$v" || true
+	echo 0 >"$t/events/enable"
+	echo 0 >"$t/options/stacktrace"
+	cp "$t/trace" "$OUT/alloctrace-$v.txt"
+	: >"$t/trace"
+	for e in kmem percpu; do echo 0 >"$t/events/$e/filter"; done
+	echo "${size%% *}" >"$t/buffer_size_kb"
+	down "$v"
+	note "\"stage\":\"alloctrace\",\"variant\":\"$v\"" \
+		"{\"file\":\"alloctrace-$v.txt\",\"namespaces\":$((BASE_LIVE + 1))}"
+}
+
+# churn LIVE: create+destroy rates, serial and with 2 workers, with LIVE
+# namespaces held alive besides the benchmark's own. At most CHURN_BACKLOG
+# namespaces may wait to be freed (a closed loop: without a bound, creation
+# runs ahead and the rate depends on how the netns workqueue batches).
+churn() {
+	local live=$1 r v m w
+	say "churn with $live namespaces alive: $CHURN_ROUNDS rounds of none, rnetns, ctwin; ${CHURN_SECS}s of unshare() per run, 1 and 2 workers, backlog $CHURN_BACKLOG"
+	for ((r = 0; r < CHURN_ROUNDS; r++)); do
+		for v in $(rotate "$r" none rnetns ctwin); do
+			m="\"stage\":\"churn\",\"live\":$live,\"variant\":\"$v\",\"round\":$r"
+			up "$v" || { clean_state; continue; }
+			for w in 1 2; do
+				rec "$m,\"workers\":$w" 900 churn --workers "$w" --secs "$CHURN_SECS" \
+					--backlog "$CHURN_BACKLOG" --expect $((BASE_LIVE + live)) --timeout 600
+			done
+			down "$v"
+		done
+		say "churn round $((r + 1))/$CHURN_ROUNDS done"
+	done
+}
+
+# ---------------------------------------------------------------- load, unload, memory
+
+# loads LIVE ROUNDS: insmod and rmmod times of rnetns and the C twin, with
+# memory snapshots before each load and after it.
+loads() {
+	local live=$1 rounds=$2 r v m
+	say "load/unload with $live namespaces alive: $rounds rounds of rnetns, ctwin"
+	for ((r = 0; r < rounds; r++)); do
+		for v in $(rotate "$r" rnetns ctwin); do
+			m="\"live\":$live,\"variant\":\"$v\",\"round\":$r"
+			sleep "$SETTLE"
+			rec "\"stage\":\"mem\",\"when\":\"before\",$m" 60 memsnap
+			up "$v" "\"stage\":\"load\",$m" || { clean_state; continue; }
+			sleep "$SETTLE"
+			rec "\"stage\":\"mem\",\"when\":\"loaded\",$m" 60 memsnap
+			down "$v" "\"stage\":\"unload\",$m"
+		done
+	done
+	say "load/unload with $live alive: done"
+}
+
+alloc_trace rnetns
+alloc_trace ctwin
+churn 0
+loads 0 "$LOAD_ROUNDS"
+
+for size in "$MID" "$BIG"; do
+	sleep "$SETTLE"
+	rec "\"stage\":\"mem\",\"when\":\"prehold\",\"live\":$size" 60 memsnap
+	hold_start "$size" || continue
+	sleep "$SETTLE"
+	rec "\"stage\":\"mem\",\"when\":\"held\",\"live\":$size" 60 memsnap
+	if [ "$size" = "$MID" ]; then
+		loads "$size" "$LOAD_ROUNDS"
+		churn "$size"
+	else
+		loads "$size" "$BIG_LOAD_ROUNDS"
+	fi
+	hold_stop
+done
+
+note '"stage":"end"' "{\"errors\":$ERRORS,\"secs\":$SECONDS}"
+say "done in ${SECONDS}s with $ERRORS errors"
+[ "$ERRORS" = 0 ]

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The rnetns benchmarks: rnetns against no module, its C twin (bench/ctwin)
+# and an nftables counter rule, all in one boot of the test VM, variants
+# interleaved round-robin. Builds what it needs (rnetns.ko, the C twin, the
+# hook timer bench/hookbench, the guest tool bench/tool), boots the VM once
+# (scripts/bench-guest.sh inside), then prints the table and writes
+# bench.json, table.md and PNG plots (bench/analyze.py).
+#
+# Usage: scripts/bench.sh [--smoke] [--out DIR]
+#   --smoke    a tiny run (small counts, every variant and step) that only
+#              checks that the benchmark works end to end; results/smoke/
+#   --out DIR  where to write (default results/bench-YYYYmmdd-HHMMSS/, and
+#              results/latest points to it)
+#
+# Exit status: 0 when the benchmark ran, whatever the numbers; non-zero only
+# when the benchmark itself broke (build, VM, a step, missing data, kernel
+# log report). Targets that are missed are reported in the table, not here.
+source "$(dirname "$0")/lib.sh"
+cd "$RNETNS_TOP" || exit 1
+
+mode=full out=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--smoke) mode=smoke ;;
+	--out) out=$2; shift ;;
+	-h | --help) sed -n '2,/^source/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "bench.sh: unknown option '$1' (see --help)" ;;
+	esac
+	shift
+done
+
+stamp=$(date +%Y%m%d-%H%M%S)
+if [ -z "$out" ]; then
+	if [ "$mode" = smoke ]; then
+		out=$RNETNS_TOP/results/smoke
+		rm -rf "$out"
+	else
+		out=$RNETNS_TOP/results/bench-$stamp
+	fi
+fi
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+PY=/usr/bin/python3   # Debian's, where python3-matplotlib installs
+start=$(date +%s)
+
+"$RNETNS_TOP/scripts/setup.sh"
+
+log "building rnetns.ko, the C twin, the hook timer and the guest tool"
+build() {
+	local what=$1 logf=$RNETNS_LOGS/bench-build-$1.log
+	shift
+	"$@" >"$logf" 2>&1 || {
+		tail -n 40 "$logf" >&2
+		die "building $what failed; full log: $logf"
+	}
+}
+build module make -s
+build ctwin make -s -C bench/ctwin
+build hookbench make -s -C bench/hookbench
+tool_dir=$RNETNS_CACHE/bench-tools
+build tool env CARGO_TARGET_DIR="$tool_dir/target" \
+	cargo build --release --locked --manifest-path bench/tool/Cargo.toml
+tool=$tool_dir/target/release/rnetns-bench
+
+plots=1
+if ! "$PY" -c 'import matplotlib' 2>/dev/null; then
+	log "installing python3-matplotlib for the plots"
+	SUDO=
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	if ! { $SUDO apt-get update -q && $SUDO env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends python3-matplotlib; } \
+		>"$RNETNS_LOGS/bench-apt.log" 2>&1; then
+		log "warning: python3-matplotlib could not be installed (see $RNETNS_LOGS/bench-apt.log): no plots"
+		plots=0
+	fi
+fi
+
+# A TCG guest's TSC runs at the host's rate; a busy host can make the guest's
+# own calibration fail and leave it on a 4 ms jiffies clock, so tell it.
+tsc_khz=$("$tool" tsc-khz | sed -n 's/.*"tsc_khz":\([0-9]*\).*/\1/p')
+[ -n "$tsc_khz" ] || die "cannot measure the host TSC frequency"
+
+# Host conditions, for the record: the machine may be shared.
+host_json=$out/host.json
+"$PY" bench/hostinfo.py before "$host_json" "$tsc_khz"
+
+scratch=$(mktemp -d /tmp/rnetns-bench.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+guest_args=()
+[ "$mode" = smoke ] && guest_args+=(--smoke)
+vm_timeout=2400
+[ "$mode" = smoke ] && vm_timeout=600
+log "running the $mode benchmark in the VM (2 CPUs, 4 GiB, TSC clock); guest output follows"
+vm_rc=0
+"$RNETNS_TOP/qemu/run" --smp 2 --mem 4G --timeout "$vm_timeout" \
+	--append "tsc=reliable tsc_early_khz=$tsc_khz" \
+	--scratch "$scratch" -- scripts/bench-guest.sh "${guest_args[@]}" \
+	"$tool" "$RNETNS_TOP/rnetns.ko" "$RNETNS_TOP/bench/ctwin/rnetns_ctwin.ko" \
+	"$RNETNS_TOP/bench/hookbench/rnetns_hookbench.ko" 2>&1 | tee "$out/vm.log" || vm_rc=$?
+accel=$(sed -n 's/.* with \(KVM\|TCG\), .*/\1/p' "$out/vm.log" | head -n1)
+[ -f "$scratch/raw.jsonl" ] && cp "$scratch/raw.jsonl" "$out/raw.jsonl"
+[ -f "$scratch/dmesg" ] && cp "$scratch/dmesg" "$out/dmesg.txt"
+cp "$scratch"/alloctrace-*.txt "$out/" 2>/dev/null || true
+"$PY" bench/hostinfo.py after "$host_json"
+
+an_args=(--raw "$out/raw.jsonl" --host "$host_json" --out "$out" --accel "${accel:-unknown}"
+	--vm-exit "$vm_rc" --wall "$(( $(date +%s) - start ))")
+[ "$mode" = smoke ] && an_args+=(--smoke)
+[ "$plots" = 1 ] || an_args+=(--no-plots)
+an_rc=0
+"$PY" "$RNETNS_TOP/bench/analyze.py" "${an_args[@]}" || an_rc=$?
+
+if [ "$mode" = full ] && [ "$out" = "$RNETNS_TOP/results/bench-$stamp" ]; then
+	ln -sfn "bench-$stamp" "$RNETNS_TOP/results/latest"
+fi
+log "$mode benchmark: $(( $(date +%s) - start ))s; results in $out"
+[ "$vm_rc" = 0 ] || die "the benchmark VM failed (exit $vm_rc); see $out/vm.log"
+[ "$an_rc" = 0 ] || die "the benchmark results are incomplete (see above)"
