@@ -3,7 +3,8 @@
 # test kernels), builds the module, runs the host checks (format, lints,
 # docs, unsafe confinement, install), then boots QEMU twice: the normal
 # kernel, and the debug kernel (KASAN, kmemleak, lockdep, refcount
-# trackers, fault injection), running the KTAP tests in each. Prints
+# trackers, fault injection), running the KTAP tests in each, and last the
+# benchmark's smoke run (that it works, not how fast). Prints
 # "N passed, N failed" as the last line; exits non-zero if anything failed.
 #
 # Usage: scripts/test.sh [--quick] [TEST-FILE...]
@@ -45,5 +46,19 @@ for v in "${variants[@]}"; do
 		${RNETNS_QEMU_ARGS:-} -- env RNETNS_KO="$ko" "${extra[@]}" tests/run.sh "$@" || rc=$?
 	summary+=("$v=$results/$v/results.ktap:$rc")
 done
+
+# The benchmark's smoke run: only that it runs end to end (never timing).
+log "benchmark smoke run (log: $RNETNS_LOGS/bench-smoke.log)"
+{
+	echo "KTAP version 1"
+	echo "1..1"
+	if "$RNETNS_TOP/scripts/bench.sh" --smoke >"$RNETNS_LOGS/bench-smoke.log" 2>&1; then
+		echo "ok 1 benchmark smoke run completes (scripts/bench.sh --smoke)"
+	else
+		tail -n 20 "$RNETNS_LOGS/bench-smoke.log" | sed 's/^/# /'
+		echo "not ok 1 benchmark smoke run (scripts/bench.sh --smoke)"
+	fi
+} | tee "$results/bench.ktap"
+summary+=("bench=$results/bench.ktap")
 
 python3 "$RNETNS_TOP/scripts/ktap-summary.py" "${summary[@]}"
