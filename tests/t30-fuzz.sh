@@ -48,12 +48,16 @@ t_resets_under_traffic() {
 	local i pids=()
 	bg_start sh -c "for i in \$(seq 100); do ip netns exec F $NSUTIL udp-send 127.0.0.1 9 100 $P; done"
 	local sender=$BG_PID
+	local resets
+	resets=$(printf 'reset %.0s' $(seq 200))
 	for i in 1 2 3 4; do
-		(for j in $(seq 200); do ip netns exec F sh -c "echo reset > $PROCF" || exit 1; done) &
+		# shellcheck disable=SC2086
+		ip netns exec F $NSUTIL write $PROCF $resets >/tmp/resets.$i &
 		pids+=($!)
 	done
 	local rc=0
 	for p in "${pids[@]}"; do wait "$p" || rc=1; done
+	[ "$(cat /tmp/resets.[1-4] | grep -cx ok)" = 800 ] || rc=1
 	bg_stop $sender
 	[ $rc = 0 ] || fail "a valid reset failed" || return 1
 	consistent F || return 1
