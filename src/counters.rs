@@ -6,9 +6,9 @@
 #![forbid(unsafe_code)]
 
 use crate::ext::{
-    netfilter::{Family, HookPoint, Observer, SkBuff},
+    netfilter::{Family, HookPoint, SkBuff},
     param::Param,
-    percpu::{PerCpuCounter, Totals},
+    percpu::{PerCpuCounters, Totals},
 };
 use core::{
     fmt::{self, Write},
@@ -60,9 +60,19 @@ impl HookSelection {
         Self(AtomicU32::new(ALL_BITS))
     }
 
-    /// Whether `(f, h)` is selected.
-    pub(crate) fn contains(&self, f: Family, h: HookPoint) -> bool {
-        self.0.load(Ordering::Relaxed) & bit(f, h) != 0
+    /// The selected pairs, families first then hook points, in display
+    /// order. A pair's position in it is its counter's index.
+    pub(crate) fn points(&self) -> impl Iterator<Item = (Family, HookPoint)> {
+        let bits = self.0.load(Ordering::Relaxed);
+        Family::ALL
+            .into_iter()
+            .flat_map(|f| HookPoint::ALL.into_iter().map(move |h| (f, h)))
+            .filter(move |(f, h)| bits & bit(*f, *h) != 0)
+    }
+
+    /// How many pairs are selected.
+    pub(crate) fn len(&self) -> usize {
+        self.0.load(Ordering::Relaxed).count_ones() as usize
     }
 
     /// Parses a `hooks=` value into selection bits, or returns the item
@@ -161,65 +171,53 @@ impl fmt::Display for Printable<'_> {
     }
 }
 
-/// The packets and bytes one namespace sees at one hook point: a per-CPU
-/// counter the packet path adds to, without locks. Readers fold it;
-/// [`Baselines`] turns the folded totals into totals since the last reset.
-pub(crate) struct HookCounter {
-    /// What the packet path adds to.
-    pcpu: PerCpuCounter,
-}
-
-impl HookCounter {
-    /// A zeroed counter. May sleep.
-    pub(crate) fn new() -> Result<Self> {
-        Ok(Self {
-            pcpu: PerCpuCounter::new()?,
-        })
-    }
-}
-
-impl Observer for HookCounter {
-    #[inline(always)]
-    fn observe(&self, skb: &SkBuff) {
-        self.pcpu.add(u64::from(skb.len()));
-    }
-}
-
-/// The folded totals of each of a namespace's counters at its last reset.
+/// The packets and bytes one namespace sees at each counted hook point.
 ///
-/// A reset never writes the per-CPU copies (that would race with the packet
-/// path): it records the folded totals here, and readers subtract them.
+/// The packet path adds to one per-CPU block (a packets + bytes pair per
+/// hook point) without locks. Readers fold it; a reset never writes the
+/// per-CPU copies (that would race with the packet path) but records the
+/// folded totals as baselines, which readers subtract.
 ///
 /// # Locking
 ///
-/// One mutex per namespace serialises resets and reads, so that concurrent
-/// resets cannot mix their packet and byte baselines and a reader sees every
-/// row either before or after a reset. The packet path never takes it.
-pub(crate) struct Baselines(Pin<KBox<Mutex<KVec<Totals>>>>);
+/// The packet path takes no lock. One mutex per namespace serialises resets
+/// and reads, so that concurrent resets cannot mix their packet and byte
+/// baselines and a reader sees every row either before or after a reset.
+#[pin_data]
+pub(crate) struct Counters {
+    /// How many hook points are counted.
+    len: usize,
+    /// What the packet path adds to: `len` pairs per CPU.
+    pcpu: PerCpuCounters,
+    /// The folded totals at the last reset: empty until the first reset,
+    /// which allocates them (most namespaces are never reset).
+    #[pin]
+    baselines: Mutex<KVec<Totals>>,
+}
 
-impl Baselines {
-    /// Zero baselines for `n` counters. May sleep.
-    pub(crate) fn new(n: usize) -> Result<Self> {
-        let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
-        for _ in 0..n {
-            v.push(Totals::default(), GFP_KERNEL)?;
-        }
-        Ok(Self(KBox::pin_init(
-            new_mutex!(v, "rnetns_baselines"),
-            GFP_KERNEL,
-        )?))
+impl Counters {
+    /// Zeroed counters for `n` hook points. May sleep.
+    pub(crate) fn new(n: usize) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            len: n,
+            pcpu: PerCpuCounters::new(n)?,
+            baselines <- new_mutex!(KVec::new(), "rnetns_baselines"),
+        })
     }
 
-    /// Calls `f` with each counter's totals since the last reset. Sleeps on
-    /// the mutex.
-    pub(crate) fn read<'a>(
-        &self,
-        counters: impl Iterator<Item = &'a HookCounter>,
-        mut f: impl FnMut(usize, Totals),
-    ) {
-        let base = self.0.lock();
-        for (i, (c, b)) in counters.zip(base.iter()).enumerate() {
-            let now = c.pcpu.fold();
+    /// Counts one packet at hook point `index`. Any context, no lock.
+    #[inline(always)]
+    pub(crate) fn count(&self, index: usize, skb: &SkBuff) {
+        self.pcpu.add(index, u64::from(skb.len()));
+    }
+
+    /// Calls `f` with each counter's index and totals since the last reset.
+    /// Sleeps on the mutex.
+    pub(crate) fn read(&self, mut f: impl FnMut(usize, Totals)) {
+        let base = self.baselines.lock();
+        for i in 0..self.len {
+            let now = self.pcpu.fold(i);
+            let b = base.get(i).copied().unwrap_or_default();
             // Per-CPU counts only grow and `b` was folded earlier, so this
             // does not underflow; saturate all the same.
             f(
@@ -232,11 +230,17 @@ impl Baselines {
         }
     }
 
-    /// Makes every counter start again from zero. Sleeps on the mutex.
-    pub(crate) fn reset<'a>(&self, counters: impl Iterator<Item = &'a HookCounter>) {
-        let mut base = self.0.lock();
-        for (c, b) in counters.zip(base.iter_mut()) {
-            *b = c.pcpu.fold();
+    /// Makes every counter start again from zero. Sleeps on the mutex; the
+    /// first reset allocates the baselines and fails with `ENOMEM`,
+    /// changing nothing, if it cannot.
+    pub(crate) fn reset(&self) -> Result {
+        let mut base = self.baselines.lock();
+        if base.len() < self.len {
+            *base = KVec::from_elem(Totals::default(), self.len, GFP_KERNEL)?;
         }
+        for (i, b) in base.iter_mut().enumerate() {
+            *b = self.pcpu.fold(i);
+        }
+        Ok(())
     }
 }

@@ -95,6 +95,26 @@ impl Lifecycle {
     }
 }
 
+/// Counts one namespace state in [`LIFECYCLE`]: `created` when made,
+/// `destroyed` when dropped. A member of the state, so that the two counts
+/// stay balanced whatever path the state takes (including a failed init
+/// that drops it before it is published).
+pub(crate) struct Live(());
+
+impl Live {
+    /// Counts a new state.
+    pub(crate) fn new() -> Self {
+        LIFECYCLE.created.fetch_add(1, Ordering::AcqRel);
+        Self(())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIFECYCLE.destroyed.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 impl GlobalShow for Lifecycle {
     fn show(&self, m: &SeqFile) -> Result {
         let destroyed = self.destroyed.load(Ordering::Acquire);

@@ -6,15 +6,15 @@
 #![forbid(unsafe_code)]
 
 use crate::{
-    counters::{family_name, hook_name, Baselines, HookCounter, HookSelection},
+    counters::{family_name, hook_name, Counters, HookSelection},
     ext::{
         net::Net,
-        netfilter::{Attach, Family, HookPoint},
+        netfilter::{Family, HookPoint, SkBuff},
         pernet::{self, Operations, PreExit},
         proc::{seq_print, ProcFile, SeqFile, WriteContext},
         time, trace,
     },
-    lifecycle::LIFECYCLE,
+    lifecycle::{Live, LIFECYCLE},
 };
 use core::sync::atomic::Ordering;
 use kernel::{c_str, prelude::*};
@@ -28,11 +28,12 @@ pub(crate) static HOOKS: HookSelection = HookSelection::all();
 
 /// What rnetns records about one network namespace.
 ///
-/// Created when the namespace is set up (or when the module is loaded, for
-/// namespaces that already exist) and dropped when it is torn down. Its
-/// identity is immutable; its counters are updated by the packet path
-/// without locks (see [`HookCounter`]); reading and resetting them takes the
-/// namespace's [`Baselines`] mutex.
+/// Created in place in the namespace's `net_generic` slot when the namespace
+/// is set up (or when the module is loaded, for namespaces that already
+/// exist) and dropped when it is torn down. Its identity is immutable; its
+/// counters are updated by the packet path without locks, and reading and
+/// resetting them takes the namespace's counter mutex (see [`Counters`]).
+#[pin_data]
 pub(crate) struct NetState {
     /// Inode number of the namespace (`stat -L /proc/self/ns/net`).
     inum: u32,
@@ -42,10 +43,11 @@ pub(crate) struct NetState {
     created_ns: u64,
     /// When rnetns set the namespace up, on the monotonic clock (ns).
     created_mono_ns: u64,
-    /// One counter per selected (family, hook point), attached to that hook.
-    counters: KVec<Attach<HookCounter>>,
-    /// The counters' totals at the last reset.
-    baselines: Baselines,
+    /// One counter per selected (family, hook point), in [`HOOKS`] order.
+    #[pin]
+    counters: Counters,
+    /// Counts the state in the lifecycle totals.
+    live: Live,
 }
 
 impl Operations for NetState {
@@ -54,43 +56,28 @@ impl Operations for NetState {
         mode: 0o644,
     });
 
-    type Observer = HookCounter;
-
     fn id() -> &'static pernet::Id {
         &ID
     }
 
-    fn init(net: &Net) -> Result<Self> {
-        let mut counters = KVec::new();
-        for family in Family::ALL {
-            for hook in HookPoint::ALL {
-                if HOOKS.contains(family, hook) {
-                    let observer = HookCounter::new()?;
-                    counters.push(
-                        Attach {
-                            family,
-                            hook,
-                            observer,
-                        },
-                        GFP_KERNEL,
-                    )?;
-                }
-            }
-        }
-        let baselines = Baselines::new(counters.len())?;
-        LIFECYCLE.created.fetch_add(1, Ordering::AcqRel);
-        Ok(Self {
+    fn hook_points() -> impl Iterator<Item = (Family, HookPoint)> {
+        HOOKS.points()
+    }
+
+    #[inline(always)]
+    fn observe(&self, index: usize, skb: &SkBuff) {
+        self.counters.count(index, skb);
+    }
+
+    fn init(net: &Net) -> impl PinInit<Self, Error> + '_ {
+        try_pin_init!(Self {
             inum: net.inum(),
             cookie: net.cookie(),
             created_ns: time::boottime_ns(),
             created_mono_ns: time::mono_ns(),
-            counters,
-            baselines,
+            counters <- Counters::new(HOOKS.len()),
+            live: Live::new(),
         })
-    }
-
-    fn observers(&self) -> &[Attach<HookCounter>] {
-        &self.counters
     }
 
     fn pre_exit(&self, _net: &Net, _token: &PreExit) {
@@ -127,18 +114,18 @@ impl Operations for NetState {
             time::boottime_ns().saturating_sub(self.created_ns) / 1_000_000
         );
         seq_print!(m, "family hook packets bytes\n");
-        self.baselines
-            .read(self.counters.iter().map(|c| &c.observer), |i, t| {
-                let c = &self.counters[i];
+        self.counters.read(|i, t| {
+            if let Some((family, hook)) = HOOKS.points().nth(i) {
                 seq_print!(
                     m,
                     "{} {} {} {}\n",
-                    family_name(c.family),
-                    hook_name(c.hook),
+                    family_name(family),
+                    hook_name(hook),
                     t.packets,
                     t.bytes
                 );
-            });
+            }
+        });
         Ok(())
     }
 
@@ -153,9 +140,7 @@ impl Operations for NetState {
         } else if cmd != b"reset" {
             Err(EINVAL)
         } else {
-            self.baselines
-                .reset(self.counters.iter().map(|c| &c.observer));
-            Ok(())
+            self.counters.reset()
         };
         trace::reset(
             self.inum,
@@ -163,11 +148,5 @@ impl Operations for NetState {
             result.as_ref().map_or_else(|e| e.to_errno(), |()| 0),
         );
         result
-    }
-}
-
-impl Drop for NetState {
-    fn drop(&mut self) {
-        LIFECYCLE.destroyed.fetch_add(1, Ordering::AcqRel);
     }
 }

@@ -8,8 +8,10 @@
  *  - a pernet_operations with a net_generic id and size;
  *  - in each namespace, one netfilter hook at each of the five IPv4 and the
  *    five IPv6 hook points, at priority INT_MIN, counting packets and bytes
- *    (skb->len) into its own alloc_percpu() counter pair with this_cpu_add();
- *    each hook's priv points to a struct holding that per-CPU pointer;
+ *    (skb->len) with this_cpu_add() into the namespace's one alloc_percpu()
+ *    block of ten counter pairs; the ten nf_hook_ops are one static array
+ *    registered in every namespace, each with its counter index as priv,
+ *    and the hook finds the namespace's block through net_generic();
  *  - hooks unregistered in pre_exit, counters freed in exit;
  *  - a read-only /proc/net/rnetns_ctwin per namespace with the same content
  *    as /proc/net/rnetns (rnetns also accepts "reset" writes; the twin has
@@ -38,22 +40,14 @@ struct ctwin_totals {
 	u64 bytes;
 };
 
-/* What a hook's priv points to. */
-struct ctwin_counter {
-	struct ctwin_totals __percpu *pcpu;
-};
-
 /* The net_generic slot of a namespace; zeroed by the netns core. */
 struct ctwin_net {
-	struct ctwin_counter counters[CTWIN_NHOOKS];
-	struct nf_hook_ops ops[CTWIN_NHOOKS];
+	struct ctwin_totals __percpu *pcpu;	/* CTWIN_NHOOKS pairs */
 	struct proc_dir_entry *pde;
 	u64 created_ns;
 };
 
 static unsigned int ctwin_net_id __read_mostly;
-
-static const u8 ctwin_pf[CTWIN_NFAMILIES] = { NFPROTO_IPV4, NFPROTO_IPV6 };
 
 static const char *const ctwin_family_name[CTWIN_NFAMILIES] = {
 	"ipv4", "ipv6",
@@ -70,20 +64,40 @@ static const char *const ctwin_hook_name[NF_INET_NUMHOOKS] = {
 static unsigned int ctwin_hook(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state)
 {
-	struct ctwin_counter *c = priv;
+	struct ctwin_net *cn = net_generic(state->net, ctwin_net_id);
+	struct ctwin_totals __percpu *c = cn->pcpu + (unsigned long)priv;
 
-	this_cpu_add(c->pcpu->packets, 1);
-	this_cpu_add(c->pcpu->bytes, skb->len);
+	this_cpu_add(c->packets, 1);
+	this_cpu_add(c->bytes, skb->len);
 	return NF_ACCEPT;
 }
 
-static struct ctwin_totals ctwin_fold(const struct ctwin_counter *c)
+/* The hook of family index fam (0 IPv4, 1 IPv6) at hook point hk. */
+#define CTWIN_OPS(fam, hk) {						\
+	.hook		= ctwin_hook,					\
+	.priv		= (void *)(unsigned long)((fam) * NF_INET_NUMHOOKS + (hk)), \
+	.pf		= (fam) ? NFPROTO_IPV6 : NFPROTO_IPV4,		\
+	.hooknum	= (hk),						\
+	.priority	= INT_MIN,					\
+}
+
+/* Registered in every namespace: netfilter keeps per-namespace pointers. */
+static const struct nf_hook_ops ctwin_ops[CTWIN_NHOOKS] = {
+	CTWIN_OPS(0, NF_INET_PRE_ROUTING), CTWIN_OPS(0, NF_INET_LOCAL_IN),
+	CTWIN_OPS(0, NF_INET_FORWARD), CTWIN_OPS(0, NF_INET_LOCAL_OUT),
+	CTWIN_OPS(0, NF_INET_POST_ROUTING),
+	CTWIN_OPS(1, NF_INET_PRE_ROUTING), CTWIN_OPS(1, NF_INET_LOCAL_IN),
+	CTWIN_OPS(1, NF_INET_FORWARD), CTWIN_OPS(1, NF_INET_LOCAL_OUT),
+	CTWIN_OPS(1, NF_INET_POST_ROUTING),
+};
+
+static struct ctwin_totals ctwin_fold(const struct ctwin_net *cn, int i)
 {
 	struct ctwin_totals sum = {};
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		const struct ctwin_totals *t = per_cpu_ptr(c->pcpu, cpu);
+		const struct ctwin_totals *t = per_cpu_ptr(cn->pcpu + i, cpu);
 
 		sum.packets += READ_ONCE(t->packets);
 		sum.bytes += READ_ONCE(t->bytes);
@@ -105,7 +119,7 @@ static int ctwin_show(struct seq_file *m, void *v)
 	seq_printf(m, "age_ms %llu\n", div_u64(age, NSEC_PER_MSEC));
 	seq_puts(m, "family hook packets bytes\n");
 	for (i = 0; i < CTWIN_NHOOKS; i++) {
-		struct ctwin_totals t = ctwin_fold(&cn->counters[i]);
+		struct ctwin_totals t = ctwin_fold(cn, i);
 
 		seq_printf(m, "%s %s %llu %llu\n",
 			   ctwin_family_name[i / NF_INET_NUMHOOKS],
@@ -115,37 +129,18 @@ static int ctwin_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static void ctwin_free_counters(struct ctwin_net *cn)
-{
-	int i;
-
-	/* free_percpu(NULL) is a no-op: the slot starts zeroed. */
-	for (i = 0; i < CTWIN_NHOOKS; i++)
-		free_percpu(cn->counters[i].pcpu);
-}
-
 static int __net_init ctwin_net_init(struct net *net)
 {
 	struct ctwin_net *cn = net_generic(net, ctwin_net_id);
-	int i, err;
+	int err;
 
-	for (i = 0; i < CTWIN_NHOOKS; i++) {
-		cn->counters[i].pcpu = alloc_percpu(struct ctwin_totals);
-		if (!cn->counters[i].pcpu) {
-			err = -ENOMEM;
-			goto err_free;
-		}
-		cn->ops[i] = (struct nf_hook_ops) {
-			.hook		= ctwin_hook,
-			.priv		= &cn->counters[i],
-			.pf		= ctwin_pf[i / NF_INET_NUMHOOKS],
-			.hooknum	= i % NF_INET_NUMHOOKS,
-			.priority	= INT_MIN,
-		};
-	}
+	cn->pcpu = __alloc_percpu(CTWIN_NHOOKS * sizeof(struct ctwin_totals),
+				  __alignof__(struct ctwin_totals));
+	if (!cn->pcpu)
+		return -ENOMEM;
 	cn->created_ns = ktime_get_boottime_ns();
 
-	err = nf_register_net_hooks(net, cn->ops, CTWIN_NHOOKS);
+	err = nf_register_net_hooks(net, ctwin_ops, CTWIN_NHOOKS);
 	if (err)
 		goto err_free;
 
@@ -158,20 +153,18 @@ static int __net_init ctwin_net_init(struct net *net)
 	return 0;
 
 err_unhook:
-	nf_unregister_net_hooks(net, cn->ops, CTWIN_NHOOKS);
+	nf_unregister_net_hooks(net, ctwin_ops, CTWIN_NHOOKS);
 	/* Packets may still be inside the hooks. */
 	synchronize_net();
 err_free:
-	ctwin_free_counters(cn);
+	free_percpu(cn->pcpu);
 	return err;
 }
 
 static void __net_exit ctwin_net_pre_exit(struct net *net)
 {
-	struct ctwin_net *cn = net_generic(net, ctwin_net_id);
-
 	/* The netns core waits for a grace period before ->exit. */
-	nf_unregister_net_hooks(net, cn->ops, CTWIN_NHOOKS);
+	nf_unregister_net_hooks(net, ctwin_ops, CTWIN_NHOOKS);
 }
 
 static void __net_exit ctwin_net_exit(struct net *net)
@@ -179,7 +172,7 @@ static void __net_exit ctwin_net_exit(struct net *net)
 	struct ctwin_net *cn = net_generic(net, ctwin_net_id);
 
 	proc_remove(cn->pde);
-	ctwin_free_counters(cn);
+	free_percpu(cn->pcpu);
 }
 
 static struct pernet_operations ctwin_net_ops = {

@@ -14,5 +14,6 @@
 #include <linux/seq_file.h>
 #include <linux/uidgid.h>
 #include <net/net_namespace.h>
+#include <net/netns/generic.h>
 
 #include "helpers.h"

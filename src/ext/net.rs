@@ -5,6 +5,7 @@
 //! C header: [`include/net/net_namespace.h`](srctree/include/net/net_namespace.h)
 
 use super::bindings;
+use core::ffi::c_void;
 use kernel::types::Opaque;
 
 /// A network namespace.
@@ -37,6 +38,33 @@ impl Net {
     /// Returns the raw pointer to the C `struct net`.
     pub(crate) fn as_raw(&self) -> *mut bindings::net {
         self.0.get()
+    }
+
+    /// The pointer in slot `id` of this namespace's `net_generic` array, as
+    /// `net_generic()` returns it but without the call and without taking
+    /// the RCU read lock: for the packet path, which holds it already.
+    ///
+    /// # Safety
+    ///
+    /// The caller must be in an RCU read-side critical section, and `id`
+    /// must be the id of pernet operations whose `init` has run for this
+    /// namespace (so that its array has slot `id`).
+    #[inline(always)]
+    pub(crate) unsafe fn generic_rcu(&self, id: u32) -> *mut c_void {
+        // SAFETY: the namespace is allocated (type invariant). `gen` is an
+        // RCU-protected pointer, loaded once as `rcu_dereference()` does; the
+        // caller holds the RCU read lock, so the array stays allocated, and
+        // it has slot `id` (caller's contract).
+        unsafe {
+            let gen = core::ptr::read_volatile(core::ptr::addr_of!((*self.as_raw()).gen));
+            *(*gen)
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .as_ref()
+                .ptr
+                .as_ptr()
+                .add(id as usize)
+        }
     }
 
     /// The namespace's inode number, as `stat -L /proc/<pid>/ns/net` shows.

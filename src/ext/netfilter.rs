@@ -86,132 +86,141 @@ impl SkBuff {
     }
 }
 
-/// Something that looks at every packet crossing a hook point. It cannot
-/// change or drop the packet: the hook always returns `NF_ACCEPT`.
+/// Receives the packets of the hooks of a [`HookOps`]: the hooks carry no
+/// per-namespace pointer, so the receiver finds its state from the packet's
+/// namespace (the way conntrack's hooks do).
 ///
 /// `observe` runs on the packet path, in any context (process with BH
 /// enabled or disabled, softirq), under `rcu_read_lock()`: it must not sleep
-/// and should be as cheap as possible.
-pub(crate) trait Observer: Sync {
-    /// Looks at one packet.
-    fn observe(&self, skb: &SkBuff);
-}
-
-/// Where an observer is attached.
-pub(crate) struct Attach<O> {
-    /// The protocol family.
-    pub(crate) family: Family,
-    /// The hook point.
-    pub(crate) hook: HookPoint,
-    /// The observer; it sees packets of this family at this hook point.
-    pub(crate) observer: O,
-}
-
-/// The `nf_hookfn` trampoline of an [`Observer`].
-///
-/// # Safety
-///
-/// Only for netfilter, as the hook of ops whose `priv` is a live `&O`.
-unsafe extern "C" fn observe_hook<O: Observer>(
-    priv_: *mut c_void,
-    skb: *mut bindings::sk_buff,
-    _state: *const bindings::nf_hook_state,
-) -> u32 {
-    // SAFETY: `priv_` is a live `O` (contract of `NetHooks::register`); the
-    // packet is owned by the stack for the duration of the call.
-    unsafe { (*priv_.cast::<O>()).observe(&*skb.cast::<SkBuff>()) };
-    bindings::NF_ACCEPT
-}
-
-/// Netfilter hooks registered in one namespace (`nf_register_net_hooks`).
-///
-/// # Invariants
-///
-/// While `registered`, `ops` (which never reallocates) is registered in
-/// `net`, which stays alive until `self` is dropped.
-pub(crate) struct NetHooks {
-    /// The namespace the hooks are registered in.
-    net: *mut bindings::net,
-    /// The hook ops; netfilter keeps pointers to them while registered.
-    ops: KVec<bindings::nf_hook_ops>,
-    /// Whether `ops` are registered now.
-    registered: bool,
-}
-
-// SAFETY: unregistering is allowed from any task that may sleep.
-unsafe impl Send for NetHooks {}
-// SAFETY: `NetHooks` has no `&self` methods.
-unsafe impl Sync for NetHooks {}
-
-impl NetHooks {
-    /// Attaches `attach`'s observers in `net`, at priority `NF_IP_PRI_FIRST`
-    /// (they see each packet that reaches the hook point before any other
-    /// hook can drop it). Registers nothing if `attach` is empty.
+/// and should be as cheap as possible. It cannot change or drop the packet:
+/// the hook always returns `NF_ACCEPT`.
+pub(crate) trait Dispatch: 'static {
+    /// Looks at one packet crossing hook `index` (the position of its hook
+    /// point in the list given to [`HookOps::new`]) in namespace `net`.
     ///
     /// # Safety
     ///
-    /// `net` must outlive the returned value, and `attach` must stay at the
-    /// same address and alive until the hooks are unregistered and an RCU
-    /// grace period has passed (see [`NetHooks::unregister_deferred`] and
-    /// `drop`).
-    pub(crate) unsafe fn register<O: Observer>(net: &Net, attach: &[Attach<O>]) -> Result<Self> {
-        let mut ops = KVec::with_capacity(attach.len(), GFP_KERNEL)?;
-        for a in attach {
+    /// Only called by the hooks of a [`HookOps`] made for `Self`, while they
+    /// are registered in `net` or within an RCU grace period after.
+    unsafe fn observe(net: &Net, index: usize, skb: &SkBuff);
+}
+
+/// The `nf_hookfn` trampoline of a [`Dispatch`] type.
+///
+/// # Safety
+///
+/// Only for netfilter, as the hook of ops made by [`HookOps::new::<D>`].
+unsafe extern "C" fn dispatch_hook<D: Dispatch>(
+    priv_: *mut c_void,
+    skb: *mut bindings::sk_buff,
+    state: *const bindings::nf_hook_state,
+) -> u32 {
+    // SAFETY: netfilter calls the hook with a valid state whose namespace is
+    // the one the hook is registered in, alive for the call, and a packet
+    // owned by the stack for the duration of the call; `priv` is the index
+    // of the hook (`HookOps::new`).
+    unsafe {
+        D::observe(
+            Net::from_raw((*state).net),
+            priv_ as usize,
+            &*skb.cast::<SkBuff>(),
+        )
+    };
+    bindings::NF_ACCEPT
+}
+
+/// One set of netfilter hook ops, shared by every namespace it is
+/// registered in (`nf_register_net_hooks` keeps only pointers to the ops,
+/// per namespace).
+///
+/// Each hook runs at priority `NF_IP_PRI_FIRST`, so it sees every packet
+/// that reaches the hook point before any other hook can drop it.
+///
+/// # Invariants
+///
+/// `ops` never reallocates; op `i` has hook `dispatch_hook::<D>` for the `D`
+/// given to [`HookOps::new`] and `priv` `i`.
+pub(crate) struct HookOps {
+    /// The ops, in the order of the hook points given to [`HookOps::new`].
+    ops: KVec<bindings::nf_hook_ops>,
+}
+
+// SAFETY: the ops are only read after construction (by netfilter and by
+// `register`/`unregister`), from any task.
+unsafe impl Send for HookOps {}
+// SAFETY: as above.
+unsafe impl Sync for HookOps {}
+
+impl HookOps {
+    /// Ops with one hook at each of `points` that passes its packets to
+    /// `D`, with the position of the hook point in `points` as the index.
+    /// May sleep.
+    pub(crate) fn new<D: Dispatch>(
+        points: impl Iterator<Item = (Family, HookPoint)>,
+    ) -> Result<Self> {
+        let mut ops = KVec::new();
+        for (index, (family, hook)) in points.enumerate() {
             let mut op = bindings::nf_hook_ops {
-                hook: Some(observe_hook::<O>),
-                priv_: core::ptr::from_ref(&a.observer).cast_mut().cast::<c_void>(),
-                pf: a.family.nfproto(),
-                hooknum: a.hook.hooknum(),
+                hook: Some(dispatch_hook::<D>),
+                priv_: index as *mut c_void,
+                pf: family.nfproto(),
+                hooknum: hook.hooknum(),
                 priority: i32::MIN,
                 ..Default::default()
             };
             op.set_hook_ops_type(bindings::nf_hook_ops_type_NF_HOOK_OP_UNDEFINED);
             ops.push(op, GFP_KERNEL)?;
         }
-        let mut this = Self {
-            net: net.as_raw(),
-            ops,
-            registered: false,
-        };
-        if !this.ops.is_empty() {
-            // SAFETY: `net` is alive; `ops` is a valid array that stays put
-            // until unregistered (the vector is never resized); each `priv`
-            // is a live `O` (caller's contract).
-            to_result(unsafe {
-                bindings::nf_register_net_hooks(this.net, this.ops.as_ptr(), this.ops.len() as u32)
-            })?;
-            // INVARIANT: registered just above.
-            this.registered = true;
-        }
-        Ok(this)
+        // INVARIANT: built above; the vector is never resized afterwards.
+        Ok(Self { ops })
     }
 
-    /// Unregisters the hooks without waiting for packets still inside them:
-    /// for `pre_exit`, after which the netns core waits for an RCU grace
-    /// period before `exit` may free what the hooks use.
-    pub(crate) fn unregister_deferred(&mut self) {
-        if self.registered {
-            // SAFETY: registered in `net`, which is alive (type invariant).
-            unsafe {
-                bindings::nf_unregister_net_hooks(
-                    self.net,
-                    self.ops.as_ptr(),
-                    self.ops.len() as u32,
-                )
-            };
-            self.registered = false;
+    /// Registers the hooks in `net`; does nothing if there are none. On
+    /// error nothing is registered. May sleep.
+    ///
+    /// # Safety
+    ///
+    /// `self` must stay alive until the hooks are unregistered from `net`
+    /// ([`HookOps::unregister`]), and calling `D::observe` for `net` must be
+    /// sound from now until an RCU grace period after that.
+    pub(crate) unsafe fn register(&self, net: &Net) -> Result {
+        if self.ops.is_empty() {
+            return Ok(());
         }
+        // SAFETY: `net` is alive; `ops` is a valid array that stays put
+        // while registered (caller's contract, type invariant); the hooks
+        // may run from now on (caller's contract).
+        to_result(unsafe {
+            bindings::nf_register_net_hooks(net.as_raw(), self.ops.as_ptr(), self.ops.len() as u32)
+        })
+    }
+
+    /// Unregisters the hooks from `net`, without waiting for packets still
+    /// inside them: wait for an RCU grace period (the netns core's, between
+    /// `pre_exit` and `exit`, or `synchronize_rcu()`) before freeing what
+    /// they use. May sleep.
+    ///
+    /// # Safety
+    ///
+    /// The hooks must be registered in `net` by [`HookOps::register`].
+    pub(crate) unsafe fn unregister(&self, net: &Net) {
+        if self.ops.is_empty() {
+            return;
+        }
+        // SAFETY: registered in `net` (caller's contract), which is alive.
+        unsafe {
+            bindings::nf_unregister_net_hooks(
+                net.as_raw(),
+                self.ops.as_ptr(),
+                self.ops.len() as u32,
+            )
+        };
     }
 }
 
-impl Drop for NetHooks {
-    /// Unregisters the hooks if still registered and then waits for an RCU
-    /// grace period, so no packet is inside an observer once this returns.
-    fn drop(&mut self) {
-        if self.registered {
-            self.unregister_deferred();
-            // SAFETY: no preconditions; we may sleep here.
-            unsafe { bindings::synchronize_rcu() };
-        }
-    }
+/// Waits for an RCU grace period: afterwards no packet is inside a hook
+/// unregistered before the call. May sleep.
+pub(crate) fn synchronize_rcu() {
+    // SAFETY: no preconditions; the caller may sleep.
+    unsafe { bindings::synchronize_rcu() };
 }

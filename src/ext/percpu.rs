@@ -21,73 +21,85 @@ pub(crate) struct Totals {
     pub(crate) bytes: u64,
 }
 
-/// A packets + bytes counter with one copy per possible CPU.
+/// An array of packets + bytes counters in one per-CPU block: each possible
+/// CPU has its own copy of the whole array.
 ///
-/// [`PerCpuCounter::add`] may be called from any context (process, softirq,
-/// hardirq) and needs no lock; [`PerCpuCounter::fold`] may run concurrently
+/// [`PerCpuCounters::add`] may be called from any context (process, softirq,
+/// hardirq) and needs no lock; [`PerCpuCounters::fold`] may run concurrently
 /// with it and sees each CPU's latest 64-bit values.
 ///
 /// # Invariants
 ///
-/// `ptr` is a per-CPU pointer returned by `__alloc_percpu` for a `Totals`,
-/// freed only in `drop`.
-pub(crate) struct PerCpuCounter {
+/// `ptr` is a per-CPU pointer returned by `__alloc_percpu` for `len`
+/// consecutive `Totals` (at least one), freed only in `drop`.
+pub(crate) struct PerCpuCounters {
     /// The per-CPU pointer (an offset from each CPU's per-CPU base).
     ptr: NonNull<Totals>,
+    /// How many counters the block holds.
+    len: usize,
 }
 
 // SAFETY: each CPU writes only its own copy, with single instructions that
 // are safe against preemption and interrupts; readers use volatile 64-bit
 // loads, which are atomic on 64-bit architectures.
-unsafe impl Send for PerCpuCounter {}
+unsafe impl Send for PerCpuCounters {}
 // SAFETY: as above.
-unsafe impl Sync for PerCpuCounter {}
+unsafe impl Sync for PerCpuCounters {}
 
 #[cfg(not(CONFIG_64BIT))]
 compile_error!("rnetns's per-CPU counters need 64-bit loads and stores");
 
-impl PerCpuCounter {
-    /// Allocates a zeroed counter. May sleep.
-    pub(crate) fn new() -> Result<Self> {
+impl PerCpuCounters {
+    /// Allocates `len` zeroed counters (at least one) in one per-CPU block.
+    /// May sleep.
+    pub(crate) fn new(len: usize) -> Result<Self> {
+        let len = len.max(1);
+        let size = core::mem::size_of::<Totals>()
+            .checked_mul(len)
+            .ok_or(EINVAL)?;
         // SAFETY: plain allocation; the result is checked for NULL.
-        let ptr = unsafe {
-            bindings::rnetns_alloc_percpu(
-                core::mem::size_of::<Totals>(),
-                core::mem::align_of::<Totals>(),
-            )
-        };
-        // INVARIANT: allocated just above for a `Totals`.
+        let ptr = unsafe { bindings::rnetns_alloc_percpu(size, core::mem::align_of::<Totals>()) };
+        // INVARIANT: allocated just above for `len` `Totals`.
         Ok(Self {
             ptr: NonNull::new(ptr.cast::<Totals>()).ok_or(ENOMEM)?,
+            len,
         })
     }
 
-    /// Adds one packet of `bytes` bytes to this CPU's copy.
+    /// Adds one packet of `bytes` bytes to counter `i` in this CPU's copy;
+    /// does nothing if `i` is out of range.
     #[inline(always)]
-    pub(crate) fn add(&self, bytes: u64) {
-        let p = self.ptr.as_ptr();
-        // SAFETY: `p` is a live per-CPU pointer (type invariant); the field
-        // offsets stay inside the per-CPU object.
-        unsafe {
-            this_cpu_add_u64(core::ptr::addr_of_mut!((*p).packets), 1);
-            this_cpu_add_u64(core::ptr::addr_of_mut!((*p).bytes), bytes);
+    pub(crate) fn add(&self, i: usize, bytes: u64) {
+        if i >= self.len {
+            return;
         }
+        // `wrapping_add` keeps this pointer arithmetic on a per-CPU offset,
+        // which is not a pointer into this address space.
+        // SAFETY: counter `i` of a live per-CPU block of `len` counters
+        // (type invariant, `i < len`).
+        unsafe { this_cpu_add_totals(self.ptr.as_ptr().wrapping_add(i), bytes) };
     }
 
-    /// The sum of every possible CPU's copy.
-    pub(crate) fn fold(&self) -> Totals {
+    /// The sum of every possible CPU's copy of counter `i` (zero if `i` is
+    /// out of range).
+    pub(crate) fn fold(&self, i: usize) -> Totals {
         let mut sum = Totals::default();
+        if i >= self.len {
+            return sum;
+        }
         // SAFETY: no preconditions.
         let nr = unsafe { bindings::rnetns_nr_cpu_ids() };
         // SAFETY: `-1` starts the iteration of the possible mask.
         let mut cpu = unsafe { bindings::rnetns_next_possible_cpu(-1) };
         while cpu < nr {
             // SAFETY: `ptr` is live (type invariant) and `cpu` possible, so
-            // this is that CPU's copy; racing its adds, each volatile 64-bit
-            // load sees the value before or after an add.
+            // this is that CPU's copy of the block, and `i < len` indexes
+            // into it; racing its adds, each volatile 64-bit load sees the
+            // value before or after an add.
             let copy = unsafe {
                 let p = bindings::rnetns_per_cpu_ptr(self.ptr.as_ptr().cast(), cpu as i32)
-                    .cast::<Totals>();
+                    .cast::<Totals>()
+                    .add(i);
                 Totals {
                     packets: core::ptr::read_volatile(core::ptr::addr_of!((*p).packets)),
                     bytes: core::ptr::read_volatile(core::ptr::addr_of!((*p).bytes)),
@@ -102,7 +114,7 @@ impl PerCpuCounter {
     }
 }
 
-impl Drop for PerCpuCounter {
+impl Drop for PerCpuCounters {
     fn drop(&mut self) {
         // SAFETY: allocated by `__alloc_percpu` and not freed yet (type
         // invariant); no one adds to it any more since `self` is going away.
@@ -110,29 +122,34 @@ impl Drop for PerCpuCounter {
     }
 }
 
-/// `this_cpu_add(*pcp, val)` for a `u64`: one `add` instruction relative to
-/// the per-CPU segment, safe against preemption and interrupts.
+/// `this_cpu_add(pcp->packets, 1); this_cpu_add(pcp->bytes, bytes);`: on
+/// x86_64 two `add` instructions relative to the per-CPU segment, each safe
+/// against preemption and interrupts.
 ///
 /// # Safety
 ///
-/// `pcp` must be a per-CPU pointer to a live `u64`.
+/// `pcp` must be a per-CPU pointer to a live `Totals`.
 #[inline(always)]
-unsafe fn this_cpu_add_u64(pcp: *mut u64, val: u64) {
+unsafe fn this_cpu_add_totals(pcp: *mut Totals, bytes: u64) {
     #[cfg(CONFIG_X86_64)]
     // SAFETY: on x86_64 a per-CPU pointer is an offset from the %gs base of
-    // the current CPU, which is what `this_cpu_add` compiles to; the caller
-    // guarantees that `pcp` is live.
+    // the current CPU, which is what `this_cpu_add` compiles to; `packets`
+    // and `bytes` are at offsets 0 and 8 of the `repr(C)` `Totals`, which
+    // the caller guarantees is live.
     unsafe {
+        const { assert!(core::mem::offset_of!(Totals, bytes) == 8) };
         core::arch::asm!(
-            "add qword ptr gs:[{pcp}], {val}",
+            "add qword ptr gs:[{pcp}], 1",
+            "add qword ptr gs:[{pcp} + 8], {bytes}",
             pcp = in(reg) pcp,
-            val = in(reg) val,
+            bytes = in(reg) bytes,
             options(nostack),
         );
     }
     #[cfg(not(CONFIG_X86_64))]
     // SAFETY: the caller guarantees that `pcp` is a live per-CPU pointer.
     unsafe {
-        bindings::rnetns_this_cpu_add_u64(pcp, val)
-    };
+        bindings::rnetns_this_cpu_add_u64(core::ptr::addr_of_mut!((*pcp).packets), 1);
+        bindings::rnetns_this_cpu_add_u64(core::ptr::addr_of_mut!((*pcp).bytes), bytes);
+    }
 }

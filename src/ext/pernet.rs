@@ -13,16 +13,20 @@
 //!
 //! For each namespace, existing ones when the operations are registered and
 //! new ones afterwards, the netns core allocates a zeroed slot and calls
-//! `init`, which builds the state with [`Operations::init`], moves it into the
-//! slot, attaches the state's packet observers ([`Operations::observers`]) to
-//! the namespace's netfilter hooks and then creates the proc file. When the
+//! `init`, which initialises the state in place in the slot with
+//! [`Operations::init`] (the slot never moves, so the state may be pinned),
+//! registers the registration's netfilter hooks in the namespace (one set of
+//! `nf_hook_ops`, [`Operations::hook_points`], shared by every namespace; the
+//! hook finds the state through `net_generic` and calls
+//! [`Operations::observe`]) and then creates the proc file. When the
 //! namespace dies (or the operations are unregistered) the core calls
-//! `pre_exit` for a batch of namespaces, which detaches the observers; it then
-//! waits for one RCU grace period, so no packet is left inside an observer,
-//! and calls `exit`, which removes the proc file (waiting for readers and
-//! writers in progress), calls [`Operations::exit`] and drops the state; the
-//! core then frees the slot. If `init` fails after attaching observers, they
-//! are detached and a grace period passes before the state is dropped.
+//! `pre_exit` for a batch of namespaces, which unregisters the hooks; it then
+//! waits for one RCU grace period, so no packet is left inside a hook, and
+//! calls `exit`, which removes the proc file (waiting for readers and writers
+//! in progress), calls [`Operations::exit`] and drops the state in place; the
+//! core then frees the slot. If `init` fails after registering the hooks,
+//! they are unregistered and a grace period passes before the state is
+//! dropped.
 //!
 //! # Locking
 //!
@@ -35,7 +39,7 @@
 use super::{
     bindings,
     net::Net,
-    netfilter::{Attach, NetHooks, Observer},
+    netfilter::{self, Dispatch, Family, HookOps, HookPoint, SkBuff},
     proc::{NetProcEntry, ProcFile, SeqFile, WriteContext, WriteFn},
     time,
 };
@@ -44,7 +48,7 @@ use core::{
     ffi::c_void,
     marker::PhantomData,
     mem::MaybeUninit,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::{AtomicBool, AtomicPtr, Ordering},
 };
 use kernel::{error::to_result, prelude::*, types::Opaque};
 
@@ -61,23 +65,31 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     /// [`Operations::show`] and takes writes through [`Operations::write`].
     const PROC_FILE: Option<ProcFile> = None;
 
-    /// The type that observes packets at netfilter hook points.
-    type Observer: Observer;
-
     /// The storage of the `net_generic` id of this type's registration.
     fn id() -> &'static Id;
 
-    /// The packet observers to attach in this namespace: called once, after
-    /// `init`, on the state at its final address. They stay attached until
-    /// `pre_exit`.
-    fn observers(&self) -> &[Attach<Self::Observer>] {
-        &[]
+    /// The netfilter hook points at which every namespace's state observes
+    /// packets, through [`Operations::observe`]. Called once, when the
+    /// operations are registered; the hooks are registered in a namespace
+    /// once its state is initialised and unregistered in `pre_exit`.
+    fn hook_points() -> impl Iterator<Item = (Family, HookPoint)> {
+        core::iter::empty()
     }
 
-    /// Builds the state of a namespace being created (or existing when the
-    /// operations are registered). An error makes the namespace creation
-    /// (or the registration) fail.
-    fn init(net: &Net) -> Result<Self>;
+    /// Looks at a packet crossing hook point `index` (its position in
+    /// [`Operations::hook_points`]) in this state's namespace.
+    ///
+    /// Runs on the packet path, in any context, under `rcu_read_lock()`: it
+    /// must not sleep and should be as cheap as possible. It cannot change or
+    /// drop the packet.
+    fn observe(&self, _index: usize, _skb: &SkBuff) {}
+
+    /// The initialiser of the state of a namespace being created (or
+    /// existing when the operations are registered). The state is
+    /// initialised in place in the namespace's slot, which never moves: it
+    /// may hold pinned members such as locks. An error makes the namespace
+    /// creation (or the registration) fail.
+    fn init(net: &Net) -> impl PinInit<Self, Error> + '_;
 
     /// Called first when the namespace is torn down. An RCU grace period
     /// separates it from [`Operations::exit`]: unpublish here what RCU
@@ -109,18 +121,22 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     }
 }
 
-/// The storage of a `net_generic` id, written by the netns core when the
-/// operations are registered.
+/// The static storage of one registration: the `net_generic` id the netns
+/// core assigns, and where the callbacks find the registration's hook ops.
 ///
 /// # Invariants
 ///
 /// `id` is only written by `register_pernet_subsys` while `in_use` is set by
-/// the one [`Registration`] using it.
+/// the one [`Registration`] using it. `hooks` points to that registration's
+/// [`HookOps`] from before `register_pernet_subsys` until after
+/// `unregister_pernet_subsys`.
 pub(crate) struct Id {
     /// The id, written by `register_pernet_subsys` (`*ops->id`).
     id: Opaque<u32>,
     /// Whether a [`Registration`] uses this storage.
     in_use: AtomicBool,
+    /// The hook ops of the [`Registration`] using this storage.
+    hooks: AtomicPtr<HookOps>,
 }
 
 // SAFETY: `id` is written once by the netns core during registration, before
@@ -133,10 +149,12 @@ impl Id {
         Self {
             id: Opaque::new(0),
             in_use: AtomicBool::new(false),
+            hooks: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 
     /// The id the core assigned.
+    #[inline(always)]
     fn get(&self) -> u32 {
         // SAFETY: read only from callbacks of the registration, after the
         // core wrote it (type invariant).
@@ -148,19 +166,47 @@ impl Id {
 ///
 /// # Invariants
 ///
-/// `value` is initialised while `ready` is set; `proc` and `hooks` are only
+/// `value` is initialised while `ready` is set, and is pinned: it is dropped
+/// in place before the core frees the slot. `proc` and `hooked` are only
 /// touched by the `init`, `pre_exit` and `exit` callbacks of the slot's
-/// namespace, which the netns core serialises. `hooks` observe `value`.
+/// namespace, which the netns core serialises. The registration's hooks are
+/// registered in the namespace only while `hooked` is set, and `value` stays
+/// initialised until an RCU grace period after they are unregistered.
 #[repr(C)]
 struct Slot<T> {
     /// Whether `value` is initialised.
     ready: AtomicBool,
+    /// Whether the registration's hooks are registered in the namespace.
+    hooked: UnsafeCell<bool>,
     /// The namespace's proc file, if `T` has one and it is created.
     proc: UnsafeCell<Option<NetProcEntry>>,
-    /// The netfilter hooks of `value`'s observers.
-    hooks: UnsafeCell<Option<NetHooks>>,
     /// The namespace's state.
     value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// Passes the packets of `T`'s hooks to the state of their namespace.
+struct Packets<T>(PhantomData<T>);
+
+impl<T: Operations> Dispatch for Packets<T> {
+    /// Calls [`Operations::observe`] on the state of `net`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Dispatch::observe`].
+    #[inline(always)]
+    unsafe fn observe(net: &Net, index: usize, skb: &SkBuff) {
+        // SAFETY: the hooks of `Packets<T>` belong to the one registration of
+        // `T` (`Registration::register`), so `T::id()` has a slot in `net`;
+        // they are registered in `net` only while its slot's value is
+        // initialised, and unregistered a grace period before it is dropped
+        // (`Slot` invariant); hooks run under the RCU read lock, and the
+        // caller is such a hook (contract of `Dispatch::observe`).
+        let value = unsafe {
+            let slot = &*net.generic_rcu(T::id().get()).cast::<Slot<T>>();
+            (*slot.value.get()).assume_init_ref()
+        };
+        value.observe(index, skb);
+    }
 }
 
 /// The named `extern "C"` callbacks of one [`Operations`] type, made by
@@ -263,10 +309,13 @@ pub(crate) use pernet_callbacks;
 /// # Invariants
 ///
 /// `ops` is registered with the netns core, with `T::id()` as its id, until
-/// `drop`.
+/// `drop`; `T::id().hooks` points to `hooks` until then.
 pub(crate) struct Registration<T: Operations> {
     /// The C operations, linked into the core's list while registered.
     ops: Pin<KBox<Opaque<bindings::pernet_operations>>>,
+    /// The hook ops every namespace registers, in `T::hook_points()` order;
+    /// the callbacks reach them through `T::id()`.
+    _hooks: KBox<HookOps>,
     /// The operations are those of `T`.
     _t: PhantomData<T>,
 }
@@ -291,6 +340,19 @@ impl<T: Operations> Registration<T> {
         if id.in_use.swap(true, Ordering::AcqRel) {
             return Err(EBUSY);
         }
+        let hooks = match HookOps::new::<Packets<T>>(T::hook_points())
+            .and_then(|h| KBox::new(h, GFP_KERNEL).map_err(Error::from))
+        {
+            Ok(hooks) => hooks,
+            Err(e) => {
+                id.in_use.store(false, Ordering::Release);
+                return Err(e);
+            }
+        };
+        id.hooks.store(
+            core::ptr::from_ref::<HookOps>(&hooks).cast_mut(),
+            Ordering::Release,
+        );
         let ops = bindings::pernet_operations {
             init: Some(callbacks.init),
             pre_exit: Some(callbacks.pre_exit),
@@ -312,13 +374,24 @@ impl<T: Operations> Registration<T> {
             // INVARIANT: registered just above.
             Ok(ops) => Ok(Self {
                 ops,
+                _hooks: hooks,
                 _t: PhantomData,
             }),
             Err(e) => {
+                id.hooks.store(core::ptr::null_mut(), Ordering::Release);
                 id.in_use.store(false, Ordering::Release);
                 Err(e)
             }
         }
+    }
+
+    /// The hook ops of the registration: only valid from the pernet
+    /// callbacks of the registered operations.
+    fn hooks<'a>() -> &'a HookOps {
+        // SAFETY: the callbacks run while the operations are registered, and
+        // `hooks` points to the registration's ops until they are
+        // unregistered (`Id` invariant).
+        unsafe { &*T::id().hooks.load(Ordering::Acquire) }
     }
 
     /// The slot of `net`: only meaningful from the pernet callbacks of the
@@ -356,23 +429,27 @@ impl<T: Operations> Registration<T> {
         let slot = unsafe {
             slot.write(Slot {
                 ready: AtomicBool::new(false),
+                hooked: UnsafeCell::new(false),
                 proc: UnsafeCell::new(None),
-                hooks: UnsafeCell::new(None),
                 value: UnsafeCell::new(MaybeUninit::uninit()),
             });
             &*slot
         };
-        let value = T::init(net)?;
-        // SAFETY: nothing else uses the slot yet (see above).
-        let value = unsafe { (*slot.value.get()).write(value) };
+        // SAFETY: nothing else uses the slot yet (see above). The slot stays
+        // at this address until the core frees it, after `exit` or a failed
+        // `init` dropped the value in place: the pinning guarantee. On error
+        // the initialiser leaves nothing behind.
+        unsafe { T::init(net).__pinned_init((*slot.value.get()).as_mut_ptr())? };
         slot.ready.store(true, Ordering::Release);
-        if let Err(e) = Self::publish(net, slot, value) {
-            // SAFETY: only this namespace's callbacks use `hooks`/`proc`.
-            // Dropping the hooks waits for a grace period, the entry for its
-            // readers: nothing refers to `value` afterwards.
+        if let Err(e) = Self::publish(net, slot) {
+            // SAFETY: only this namespace's callbacks use `hooked`/`proc`.
+            // Removing the entry waits for its readers, unhooking plus a
+            // grace period for packets: nothing refers to `value` afterwards.
             unsafe {
                 drop((*slot.proc.get()).take());
-                drop((*slot.hooks.get()).take());
+                if Self::unhook(net, slot) {
+                    netfilter::synchronize_rcu();
+                }
             }
             slot.ready.store(false, Ordering::Release);
             // SAFETY: `value` is initialised and, as shown above, unshared.
@@ -382,14 +459,16 @@ impl<T: Operations> Registration<T> {
         Ok(())
     }
 
-    /// Attaches the observers of `value` and creates the proc file.
-    fn publish(net: &Net, slot: &Slot<T>, value: &T) -> Result {
-        // SAFETY: `value` stays in the slot until `exit` (after `pre_exit`
-        // detached the hooks and a grace period) or a failed `init` (after
-        // dropping the hooks, which waits); `net` outlives the slot.
-        let hooks = unsafe { NetHooks::register(net, value.observers())? };
-        // SAFETY: `hooks` is only used by this namespace's callbacks.
-        unsafe { *slot.hooks.get() = Some(hooks) };
+    /// Registers the hooks in `net` and creates the proc file, for an
+    /// initialised slot.
+    fn publish(net: &Net, slot: &Slot<T>) -> Result {
+        // SAFETY: the hook ops live until the operations are unregistered,
+        // which unhooks every namespace first; `value` is initialised and
+        // stays so until `exit` (after `pre_exit` unhooked and a grace
+        // period) or a failed `init` (after unhooking and a grace period).
+        unsafe { Self::hooks().register(net)? };
+        // SAFETY: `hooked` is only used by this namespace's callbacks.
+        unsafe { *slot.hooked.get() = true };
         if let Some(file) = T::PROC_FILE {
             let data = core::ptr::from_ref(slot).cast_mut().cast::<c_void>();
             let (show, write) = (Self::show, Some(Self::write as WriteFn));
@@ -400,6 +479,25 @@ impl<T: Operations> Registration<T> {
             unsafe { *slot.proc.get() = Some(entry) };
         }
         Ok(())
+    }
+
+    /// Unregisters the hooks from `net` if they are registered, without
+    /// waiting for packets inside them.
+    ///
+    /// # Safety
+    ///
+    /// Only from the callbacks of `net`, whose slot `slot` is.
+    unsafe fn unhook(net: &Net, slot: &Slot<T>) -> bool {
+        // SAFETY: only this namespace's callbacks use `hooked` (caller's
+        // contract); set only while registered in `net`.
+        unsafe {
+            if !*slot.hooked.get() {
+                return false;
+            }
+            Self::hooks().unregister(net);
+            *slot.hooked.get() = false;
+        }
+        true
     }
 
     /// The `pre_exit` trampoline.
@@ -419,11 +517,9 @@ impl<T: Operations> Registration<T> {
             let value = unsafe { (*slot.value.get()).assume_init_ref() };
             value.pre_exit(net, &PreExit(()));
         }
-        // SAFETY: `hooks` is only used by this namespace's callbacks.
-        if let Some(hooks) = unsafe { &mut *slot.hooks.get() } {
-            // The core waits for a grace period before `exit` frees `value`.
-            hooks.unregister_deferred();
-        }
+        // SAFETY: called from this namespace's callback. The core waits for
+        // a grace period before `exit` frees `value`.
+        unsafe { Self::unhook(net, slot) };
     }
 
     /// The `exit` trampoline.
@@ -440,12 +536,15 @@ impl<T: Operations> Registration<T> {
         // allocated and initialised.
         let slot = unsafe { &*Self::slot(net) };
         // Removing the file waits for `show` and `write` in progress. The
-        // hooks were detached in `pre_exit`, a grace period ago.
-        // SAFETY: `proc` and `hooks` are only used by this namespace's
-        // callbacks.
+        // hooks were unregistered in `pre_exit`, a grace period ago; should
+        // they still be registered, unregister them and wait here.
+        // SAFETY: `proc` is only used by this namespace's callbacks; this is
+        // one of them.
         unsafe {
             drop((*slot.proc.get()).take());
-            drop((*slot.hooks.get()).take());
+            if Self::unhook(net, slot) {
+                netfilter::synchronize_rcu();
+            }
         }
         if slot.ready.swap(false, Ordering::AcqRel) {
             // SAFETY: `ready` was set, so `value` is initialised; the proc
@@ -510,6 +609,10 @@ impl<T: Operations> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: registered until now (type invariant).
         unsafe { bindings::unregister_pernet_subsys(self.ops.get()) };
+        // No callback runs any more: `self._hooks` may go.
+        T::id()
+            .hooks
+            .store(core::ptr::null_mut(), Ordering::Release);
         T::id().in_use.store(false, Ordering::Release);
     }
 }
