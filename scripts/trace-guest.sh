@@ -1,15 +1,10 @@
 #!/bin/bash
 # Run inside the VM by scripts/trace.sh: the README's tracing recipe.
 set -e
-T=/sys/kernel/tracing
+source "$(dirname "$0")/../tests/lib.sh"
 insmod "$RNETNS_KO"
 echo 16384 >$T/buffer_size_kb
-echo 'setup_net cleanup_net' >$T/set_graph_function
-echo function_graph >$T/current_tracer
-echo 1 >$T/options/funcgraph-tail
-echo 1 >$T/options/funcgraph-proc
-echo 1 >$T/events/rnetns/enable
-echo 1 >$T/tracing_on
+graph_with_events setup_net cleanup_net
 for i in $(seq "${RNETNS_TRACE_NS:-3}"); do
 	ip netns add "traced$i"
 	echo "traced$i: inode $(stat -L -c %i /run/netns/traced$i)"

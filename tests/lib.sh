@@ -90,6 +90,57 @@ cleanup_netns() {
 	ip -all netns delete 2>/dev/null || true
 }
 
+# fresh_start [CLEANUP]: start from no module and no named namespace, and
+# on exit run the test's own CLEANUP function (if given), delete the named
+# namespaces and unload the module.
+fresh_start() {
+	TEST_CLEANUP=${1:-}
+	trap '[ -z "$TEST_CLEANUP" ] || "$TEST_CLEANUP"; cleanup_netns; unload_module' EXIT
+	unload_module
+	cleanup_netns
+}
+
+# kmemleak_clean: scan twice (objects freed by RCU callbacks or work items
+# since the first scan stop being suspects) and fail, showing the first
+# report, if a suspected leak has rnetns in its backtrace. Returns 4 (skip)
+# on a kernel without kmemleak.
+kmemleak_clean() {
+	local f=/sys/kernel/debug/kmemleak mine
+	[ -e $f ] || { echo "no kmemleak in this kernel"; return 4; }
+	echo scan >$f
+	sleep 5
+	echo scan >$f
+	mine=$(awk '/^unreferenced object/ { r = $0 } /rnetns/ { print r }' $f | sort -u)
+	echo "kmemleak: $(grep -c '^unreferenced object' $f) suspected leaks in all, $(grep -c . <<<"$mine") with rnetns in their backtrace"
+	[ -z "$mine" ] || { grep -A25 -F "$(head -n1 <<<"$mine")" $f; return 1; }
+}
+
+# Tracing (tracefs): the README's recipes.
+T=/sys/kernel/tracing
+
+# reset_tracing: tracing off, no events, no tracer, no graph filter, no
+# kprobes, empty buffer.
+reset_tracing() {
+	echo 0 >$T/tracing_on
+	echo 0 >$T/events/enable
+	echo nop >$T/current_tracer
+	echo >$T/set_graph_function
+	echo >$T/kprobe_events 2>/dev/null
+	echo >$T/trace
+}
+
+# graph_with_events FUNCS: start a function_graph trace of FUNCS (with the
+# task and the function name at each closing brace) and the rnetns events.
+graph_with_events() {
+	reset_tracing
+	echo "$*" >$T/set_graph_function
+	echo function_graph >$T/current_tracer
+	echo 1 >$T/options/funcgraph-tail
+	echo 1 >$T/options/funcgraph-proc
+	echo 1 >$T/events/rnetns/enable
+	echo 1 >$T/tracing_on
+}
+
 # live: namespaces holding rnetns state now.
 live() { field live "$LIFEF"; }
 

@@ -3,14 +3,8 @@
 # destruction, module load and unload.
 source "$(dirname "$0")/lib.sh"
 
-cleanup() {
-	kill "${HOLDER:-}" "${USERNS:-}" 2>/dev/null
-	cleanup_netns
-	unload_module
-}
-trap cleanup EXIT
-unload_module
-cleanup_netns
+cleanup() { kill "${HOLDER:-}" "${USERNS:-}" 2>/dev/null; }
+fresh_start cleanup
 
 # Namespaces that exist before the module is loaded: a named one, and an
 # unnamed one held only by a process.

@@ -9,14 +9,8 @@ V6=$((40 + 8 + P))     # ... at an IPv6 hook
 N=25                   # datagrams per check
 PIDS=()
 
-cleanup() {
-	kill "${PIDS[@]}" 2>/dev/null
-	cleanup_netns
-	unload_module
-}
-trap cleanup EXIT
-unload_module
-cleanup_netns
+cleanup() { kill "${PIDS[@]}" 2>/dev/null; }
+fresh_start cleanup
 load_module || exit 1
 
 # mkns NAME [ROUTER]: a namespace with no spontaneous IPv6 traffic on the

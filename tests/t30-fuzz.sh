@@ -8,14 +8,8 @@ SECS=${RNETNS_FUZZ_SECONDS:-20}
 P=50 LEN=$((20 + 8 + 50))
 TRAFFIC=
 
-cleanup() {
-	bg_stop $TRAFFIC
-	cleanup_netns
-	unload_module
-}
-trap cleanup EXIT
-unload_module
-cleanup_netns
+cleanup() { bg_stop $TRAFFIC; }
+fresh_start cleanup
 echo "# seed $SEED"
 
 # consistent NS: every counted row has bytes == packets * LEN (all traffic in

@@ -14,12 +14,8 @@ cleanup() {
 		echo 0 >$FI/$a/require-start 2>/dev/null
 		echo -1 >$FI/$a/require-end 2>/dev/null
 	done
-	cleanup_netns
-	unload_module
 }
-trap cleanup EXIT
-unload_module
-cleanup_netns
+fresh_start cleanup
 
 # Only allocations with module code on the stack count: the x86_64 module
 # area, where rnetns is the only module.
@@ -113,17 +109,9 @@ t_insmod_faults() {
 }
 
 t_kmemleak() {
-	local f=$FI/kmemleak
-	[ -e $f ] || { echo "no kmemleak"; return 4; }
 	cleanup_netns
 	unload_module
-	echo scan >$f
-	sleep 5
-	echo scan >$f
-	local mine
-	mine=$(awk '/^unreferenced object/ { r = $0 } /rnetns/ { print r }' $f | sort -u)
-	echo "kmemleak: $(grep -c '^unreferenced object' $f) suspected leaks in all, $(grep -c . <<<"$mine") with rnetns in their backtrace"
-	[ -z "$mine" ] || { grep -A25 -F "$(head -n1 <<<"$mine")" $f; return 1; }
+	kmemleak_clean
 }
 
 ktap_plan 4

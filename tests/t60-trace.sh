@@ -5,24 +5,8 @@
 # the namespace the test made, kprobes on rnetns's callbacks firing once per
 # namespace, and lifecycle histograms that add up.
 source "$(dirname "$0")/lib.sh"
-T=/sys/kernel/tracing
 
-reset_tracing() {
-	echo 0 >$T/tracing_on
-	echo 0 >$T/events/enable
-	echo nop >$T/current_tracer
-	echo >$T/set_graph_function
-	echo >$T/kprobe_events 2>/dev/null
-	echo >$T/trace
-}
-cleanup() {
-	reset_tracing
-	cleanup_netns
-	unload_module
-}
-trap cleanup EXIT
-unload_module
-cleanup_netns
+fresh_start reset_tracing
 load_module || exit 1
 echo 8192 >$T/buffer_size_kb
 
@@ -46,16 +30,11 @@ inside() {
 		END { exit !found }' $T/trace
 }
 
+
 t_graph_setup_net() {
 	# Recipe: function_graph on setup_net with the rnetns events.
 	grep -qx setup_net $T/available_filter_functions || fail "setup_net is not traceable" || return 1
-	reset_tracing
-	echo setup_net >$T/set_graph_function
-	echo function_graph >$T/current_tracer
-	echo 1 >$T/options/funcgraph-tail
-	echo 1 >$T/options/funcgraph-proc
-	echo 1 >$T/events/rnetns/enable
-	echo 1 >$T/tracing_on
+	graph_with_events setup_net
 	ip netns add trace1 || return 1
 	echo 0 >$T/tracing_on
 	local inum
@@ -66,15 +45,9 @@ t_graph_setup_net() {
 }
 
 t_graph_cleanup_net() {
-	reset_tracing
 	local inum
 	inum=$(inum /run/netns/trace1)
-	echo cleanup_net >$T/set_graph_function
-	echo function_graph >$T/current_tracer
-	echo 1 >$T/options/funcgraph-tail
-	echo 1 >$T/options/funcgraph-proc
-	echo 1 >$T/events/rnetns/enable
-	echo 1 >$T/tracing_on
+	graph_with_events cleanup_net
 	ip netns del trace1
 	# cleanup_net runs later, from the netns workqueue.
 	wait_until $TEARDOWN grep -q "rnetns_net_exit: inum=$inum" $T/trace || fail "no rnetns_net_exit for $inum" || return 1

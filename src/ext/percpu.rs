@@ -30,13 +30,13 @@ pub(crate) struct Totals {
 ///
 /// # Invariants
 ///
-/// `ptr` is a per-CPU pointer returned by `__alloc_percpu` for `len`
-/// consecutive `Totals` (at least one), freed only in `drop`.
+/// `ptr` is a per-CPU pointer returned by `__alloc_percpu` for `last + 1`
+/// consecutive `Totals`, freed only in `drop`.
 pub(crate) struct PerCpuCounters {
     /// The per-CPU pointer (an offset from each CPU's per-CPU base).
     ptr: NonNull<Totals>,
-    /// How many counters the block holds.
-    len: usize,
+    /// The index of the last counter in the block.
+    last: usize,
 }
 
 // SAFETY: each CPU writes only its own copy, with single instructions that
@@ -59,24 +59,24 @@ impl PerCpuCounters {
             .ok_or(EINVAL)?;
         // SAFETY: plain allocation; the result is checked for NULL.
         let ptr = unsafe { bindings::rnetns_alloc_percpu(size, core::mem::align_of::<Totals>()) };
-        // INVARIANT: allocated just above for `len` `Totals`.
+        // INVARIANT: allocated just above for `len` (at least 1) `Totals`.
         Ok(Self {
             ptr: NonNull::new(ptr.cast::<Totals>()).ok_or(ENOMEM)?,
-            len,
+            last: len - 1,
         })
     }
 
-    /// Adds one packet of `bytes` bytes to counter `i` in this CPU's copy;
-    /// does nothing if `i` is out of range.
+    /// Adds one packet of `bytes` bytes to counter `i` in this CPU's copy.
+    /// An out-of-range `i` counts into the last counter: the index is
+    /// clamped without a branch, which keeps the packet path one straight
+    /// run of instructions (callers never pass one).
     #[inline(always)]
     pub(crate) fn add(&self, i: usize, bytes: u64) {
-        if i >= self.len {
-            return;
-        }
+        let i = i.min(self.last);
         // `wrapping_add` keeps this pointer arithmetic on a per-CPU offset,
         // which is not a pointer into this address space.
-        // SAFETY: counter `i` of a live per-CPU block of `len` counters
-        // (type invariant, `i < len`).
+        // SAFETY: counter `i` of a live per-CPU block of `last + 1`
+        // counters (type invariant, `i <= last`).
         unsafe { this_cpu_add_totals(self.ptr.as_ptr().wrapping_add(i), bytes) };
     }
 
@@ -84,7 +84,7 @@ impl PerCpuCounters {
     /// out of range).
     pub(crate) fn fold(&self, i: usize) -> Totals {
         let mut sum = Totals::default();
-        if i >= self.len {
+        if i > self.last {
             return sum;
         }
         // SAFETY: no preconditions.
@@ -93,7 +93,7 @@ impl PerCpuCounters {
         let mut cpu = unsafe { bindings::rnetns_next_possible_cpu(-1) };
         while cpu < nr {
             // SAFETY: `ptr` is live (type invariant) and `cpu` possible, so
-            // this is that CPU's copy of the block, and `i < len` indexes
+            // this is that CPU's copy of the block, and `i <= last` indexes
             // into it; racing its adds, each volatile 64-bit load sees the
             // value before or after an add.
             let copy = unsafe {
