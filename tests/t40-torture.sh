@@ -141,10 +141,24 @@ t_nothing_left() {
 	return 0
 }
 
+# net_holders: what may still hold a network namespace: the namespaces
+# processes are in, nsfs and sysfs mounts (a sysfs mounted by `ip netns
+# exec` pins its namespace) and tasks other than the shell's own.
+net_holders() {
+	echo "namespaces of processes: $(readlink /proc/[0-9]*/ns/net 2>/dev/null | sort | uniq -c | tr '\n' ' ')"
+	echo "nsfs mounts: $(grep -h -c ' nsfs ' /proc/[0-9]*/mountinfo 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')," \
+		"sysfs mounts: $(grep -h -c ' sysfs ' /proc/[0-9]*/mountinfo 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')"
+	ps -N --ppid 2 -o pid,stat,args | grep -v -E '^ *[0-9]+ +[A-Za-z+<]+ +(ps|grep|bash|sed|tee) ' | head -20
+	cat /proc/net/rnetns_lifecycle 2>/dev/null | head -4
+}
+
 t_net_objects() {
 	# Namespace teardown is asynchronous (cleanup_net): wait for it.
-	wait_until $TEARDOWN test "$(net_objects)" -le "$NET0" ||
-		fail "net_namespace objects: $(net_objects), before: $NET0" || return 1
+	wait_until $TEARDOWN test "$(net_objects)" -le "$NET0" || {
+		echo "net_namespace objects: $(net_objects), before: $NET0"
+		net_holders
+		return 1
+	}
 	echo "net_namespace objects after: $(net_objects)"
 }
 
