@@ -27,19 +27,14 @@ t_unsafe_confined() {
 }
 
 t_safety_comments() {
-	# Every unsafe block has a SAFETY comment in the comment block above it
-	# (at most three code lines away); every unsafe fn has a "# Safety"
-	# section.
+	# Every unsafe block has a SAFETY comment within the three lines above
+	# it; every unsafe fn has a "# Safety" section.
 	local miss
 	miss=$(find src -name '*.rs' ! -name '*_generated.rs' -print0 | xargs -0 awk '
 		{ line[FNR] = $0 }
 		/unsafe[[:space:]]*\{/ || /unsafe impl/ {
 			ok = 0
-			code = 0
-			for (i = FNR; i > 0 && code <= 3 && !ok; i--) {
-				if (line[i] ~ /SAFETY:/) ok = 1
-				else if (line[i] !~ /^[[:space:]]*\/\//) code++
-			}
+			for (i = FNR; i >= FNR - 3 && i > 0; i--) if (line[i] ~ /SAFETY:/) ok = 1
 			if (!ok) printf "%s:%d\n", FILENAME, FNR
 		}')
 	[ -z "$miss" ] || fail "unsafe without // SAFETY: $miss" || return 1

@@ -51,10 +51,9 @@ impl Net {
     /// namespace (so that its array has slot `id`).
     #[inline(always)]
     pub(crate) unsafe fn generic_rcu(&self, id: u32) -> *mut c_void {
-        // SAFETY: the namespace is allocated (type invariant). `gen` is an
-        // RCU-protected pointer, loaded once as `rcu_dereference()` does; the
-        // caller holds the RCU read lock, so the array stays allocated, and
-        // it has slot `id` (caller's contract).
+        // `gen` is RCU-protected: loaded once, as `rcu_dereference()` does.
+        // SAFETY: the namespace is allocated (type invariant); the caller
+        // holds the RCU read lock and the array has slot `id` (contract).
         unsafe {
             let gen = core::ptr::read_volatile(core::ptr::addr_of!((*self.as_raw()).gen));
             *(*gen)

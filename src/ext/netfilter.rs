@@ -115,10 +115,9 @@ unsafe extern "C" fn dispatch_hook<D: Dispatch>(
     skb: *mut bindings::sk_buff,
     state: *const bindings::nf_hook_state,
 ) -> u32 {
-    // SAFETY: netfilter calls the hook with a valid state whose namespace is
-    // the one the hook is registered in, alive for the call, and a packet
-    // owned by the stack for the duration of the call; `priv` is the index
-    // of the hook (`HookOps::new`).
+    // `priv` is the index of the hook (`HookOps::new`).
+    // SAFETY: netfilter passes a valid state whose namespace (alive for the
+    // call) is the one the hook is registered in, and a packet it owns.
     unsafe {
         D::observe(
             Net::from_raw((*state).net),

@@ -92,10 +92,10 @@ impl PerCpuCounters {
         // SAFETY: `-1` starts the iteration of the possible mask.
         let mut cpu = unsafe { bindings::rnetns_next_possible_cpu(-1) };
         while cpu < nr {
-            // SAFETY: `ptr` is live (type invariant) and `cpu` possible, so
-            // this is that CPU's copy of the block, and `i <= last` indexes
-            // into it; racing its adds, each volatile 64-bit load sees the
-            // value before or after an add.
+            // Racing the adds, each volatile 64-bit load sees a value from
+            // before or after an add.
+            // SAFETY: `ptr` is live (type invariant), `cpu` possible and
+            // `i <= last`: this is counter `i` of that CPU's copy.
             let copy = unsafe {
                 let p = bindings::rnetns_per_cpu_ptr(self.ptr.as_ptr().cast(), cpu as i32)
                     .cast::<Totals>()
@@ -131,11 +131,11 @@ impl Drop for PerCpuCounters {
 /// `pcp` must be a per-CPU pointer to a live `Totals`.
 #[inline(always)]
 unsafe fn this_cpu_add_totals(pcp: *mut Totals, bytes: u64) {
+    // On x86_64 a per-CPU pointer is an offset from the current CPU's %gs
+    // base, which is what `this_cpu_add` compiles to.
     #[cfg(CONFIG_X86_64)]
-    // SAFETY: on x86_64 a per-CPU pointer is an offset from the %gs base of
-    // the current CPU, which is what `this_cpu_add` compiles to; `packets`
-    // and `bytes` are at offsets 0 and 8 of the `repr(C)` `Totals`, which
-    // the caller guarantees is live.
+    // SAFETY: `packets` and `bytes` are at offsets 0 and 8 of the `repr(C)`
+    // `Totals`, which the caller guarantees is a live per-CPU object.
     unsafe {
         const { assert!(core::mem::offset_of!(Totals, bytes) == 8) };
         core::arch::asm!(

@@ -195,12 +195,11 @@ impl<T: Operations> Dispatch for Packets<T> {
     /// As for [`Dispatch::observe`].
     #[inline(always)]
     unsafe fn observe(net: &Net, index: usize, skb: &SkBuff) {
-        // SAFETY: the hooks of `Packets<T>` belong to the one registration of
-        // `T` (`Registration::register`), so `T::id()` has a slot in `net`;
-        // they are registered in `net` only while its slot's value is
-        // initialised, and unregistered a grace period before it is dropped
-        // (`Slot` invariant); hooks run under the RCU read lock, and the
-        // caller is such a hook (contract of `Dispatch::observe`).
+        // The hooks of `Packets<T>` belong to the one registration of `T`
+        // (`Registration::register`), so `T::id()` has a slot in `net`.
+        // SAFETY: the caller is such a hook, under the RCU read lock, and the
+        // value is initialised while the hooks are registered in `net` and a
+        // grace period after (`Slot` invariant; `Dispatch::observe`).
         let value = unsafe {
             let slot = &*net.generic_rcu(T::id().get()).cast::<Slot<T>>();
             (*slot.value.get()).assume_init_ref()
@@ -435,10 +434,10 @@ impl<T: Operations> Registration<T> {
             });
             &*slot
         };
-        // SAFETY: nothing else uses the slot yet (see above). The slot stays
-        // at this address until the core frees it, after `exit` or a failed
-        // `init` dropped the value in place: the pinning guarantee. On error
-        // the initialiser leaves nothing behind.
+        // The slot stays at this address until the core frees it, after
+        // `exit` or a failed `init` dropped the value in place: the pinning
+        // guarantee. On error the initialiser leaves nothing behind.
+        // SAFETY: nothing else uses the slot yet (see above); it is pinned.
         unsafe { T::init(net).__pinned_init((*slot.value.get()).as_mut_ptr())? };
         slot.ready.store(true, Ordering::Release);
         if let Err(e) = Self::publish(net, slot) {
@@ -462,10 +461,10 @@ impl<T: Operations> Registration<T> {
     /// Registers the hooks in `net` and creates the proc file, for an
     /// initialised slot.
     fn publish(net: &Net, slot: &Slot<T>) -> Result {
+        // `value` stays initialised until `exit` (after `pre_exit` unhooked
+        // and a grace period) or a failed `init` (after unhooking and one).
         // SAFETY: the hook ops live until the operations are unregistered,
-        // which unhooks every namespace first; `value` is initialised and
-        // stays so until `exit` (after `pre_exit` unhooked and a grace
-        // period) or a failed `init` (after unhooking and a grace period).
+        // which unhooks every namespace first; `value` is initialised.
         unsafe { Self::hooks().register(net)? };
         // SAFETY: `hooked` is only used by this namespace's callbacks.
         unsafe { *slot.hooked.get() = true };
