@@ -211,22 +211,19 @@ impl Counters {
         self.pcpu.add(index, u64::from(skb.len()));
     }
 
-    /// Calls `f` with each counter's index and totals since the last reset.
-    /// Sleeps on the mutex.
-    pub(crate) fn read(&self, mut f: impl FnMut(usize, Totals)) {
+    /// Calls `f` with each counter's totals since the last reset, in index
+    /// order. Sleeps on the mutex.
+    pub(crate) fn read(&self, mut f: impl FnMut(Totals)) {
         let base = self.baselines.lock();
         for i in 0..self.len {
             let now = self.pcpu.fold(i);
             let b = base.get(i).copied().unwrap_or_default();
             // Per-CPU counts only grow and `b` was folded earlier, so this
             // does not underflow; saturate all the same.
-            f(
-                i,
-                Totals {
-                    packets: now.packets.saturating_sub(b.packets),
-                    bytes: now.bytes.saturating_sub(b.bytes),
-                },
-            );
+            f(Totals {
+                packets: now.packets.saturating_sub(b.packets),
+                bytes: now.bytes.saturating_sub(b.bytes),
+            });
         }
     }
 

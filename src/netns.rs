@@ -114,8 +114,9 @@ impl Operations for NetState {
             time::boottime_ns().saturating_sub(self.created_ns) / 1_000_000
         );
         seq_print!(m, "family hook packets bytes\n");
-        self.counters.read(|i, t| {
-            if let Some((family, hook)) = HOOKS.points().nth(i) {
+        let mut points = HOOKS.points();
+        self.counters.read(|t| {
+            if let Some((family, hook)) = points.next() {
                 seq_print!(
                     m,
                     "{} {} {} {}\n",
