@@ -2,8 +2,10 @@
 #
 # rnetns: build the module against a Rust-enabled kernel build tree.
 #
-#   make                    build rnetns.ko against $(KDIR)
-#   make KDIR=/path/to/O    build against your own kernel build (O= dir)
+#   make                    build rnetns.ko against the cached test kernel of
+#                           RNETNS_KERNEL (7.2 by default, or 6.12)
+#   make KDIR=/path/to/O    build against your own kernel build (O= dir) of
+#                           Linux 6.12 or 7.2 with CONFIG_RUST=y
 #   make CLIPPY=1           build with clippy, warnings are errors
 #   make rustfmt            format the Rust sources
 #   make rustfmtcheck       fail on a rustfmt diff
@@ -15,25 +17,47 @@
 #
 # Kbuild reads the file `Kbuild`; this Makefile only drives it.
 
+# The kernels whose differences src/ext/compat.rs knows.
+SUPPORTED_KERNELS := 6.12 7.2
+
 KDIR ?= $(shell $(CURDIR)/scripts/kdir.sh)
-LLVM ?= 1
+KERNELRELEASE_OF_KDIR := $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+KERNEL_SERIES := $(shell echo '$(KERNELRELEASE_OF_KDIR)' | sed -nE 's/^([0-9]+\.[0-9]+).*/\1/p')
+# A clang-built kernel takes modules from the same clang: LLVM=-<major> when
+# that versioned clang is installed (Debian's clang-19), else LLVM=1.
+KERNEL_CLANG := $(shell sed -nE 's/^CONFIG_CC_VERSION_TEXT=".*clang version ([0-9]+)\..*/\1/p' $(KDIR)/.config 2>/dev/null)
+ifneq ($(KERNEL_CLANG),)
+LLVM ?= $(if $(shell command -v clang-$(KERNEL_CLANG)),-$(KERNEL_CLANG),1)
+LIBCLANG_VERSION := $(KERNEL_CLANG)
+else
+LIBCLANG_VERSION := 19
+endif
+# bindgen loads the libclang of the same version (7.2 wants >= 17).
+export LIBCLANG_PATH ?= $(firstword $(wildcard /usr/lib/llvm-$(LIBCLANG_VERSION)/lib))
 export RUSTUP_TOOLCHAIN ?= 1.95.0
 # bindgen from scripts/setup.sh, if it is there.
 export PATH := $(or $(RNETNS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rnetns)/tools/bindgen-0.71.1/bin:$(PATH)
 
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM))
 
 all: modules
 
-modules:
+check-kdir:
 	@test -f $(KDIR)/Module.symvers || { \
 		echo "rnetns: no built kernel at KDIR=$(KDIR)"; \
 		echo "rnetns: run scripts/setup.sh, or pass KDIR=<your kernel build dir>"; exit 1; }
+	@case " $(SUPPORTED_KERNELS) " in *" $(KERNEL_SERIES) "*) ;; *) \
+		[ -n "$(RNETNS_UNTESTED_KERNEL)" ] || { \
+		echo "rnetns: KDIR=$(KDIR) is Linux '$(KERNELRELEASE_OF_KDIR)'; rnetns supports Linux $(SUPPORTED_KERNELS)"; \
+		echo "rnetns: (RNETNS_UNTESTED_KERNEL=1 tries anyway: src/ext/compat.rs picks its code by the tree's features)"; \
+		exit 1; } ;; esac
 	@grep -q '^CONFIG_RUST=y' $(KDIR)/.config || { \
 		echo "rnetns: the kernel at $(KDIR) has no CONFIG_RUST=y; see README.md"; exit 1; }
+
+modules: check-kdir
 	$(KMAKE) modules
 
-clippy:
+clippy: check-kdir
 	$(KMAKE) CLIPPY=1 KCFLAGS=-Werror \
 		KRUSTFLAGS="-Dwarnings -Dclippy::missing_docs_in_private_items -Dclippy::missing_safety_doc" modules
 
@@ -58,4 +82,4 @@ clean:
 	$(KMAKE) clean
 	rm -rf doc/html
 
-.PHONY: all modules clippy rustfmt rustfmtcheck rust-analyzer rustdoc install clean
+.PHONY: all check-kdir modules clippy rustfmt rustfmtcheck rust-analyzer rustdoc install clean

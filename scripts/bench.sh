@@ -54,9 +54,9 @@ build() {
 		die "building $what failed; full log: $logf"
 	}
 }
-build module make -s
-build ctwin make -s -C bench/ctwin
-build hookbench make -s -C bench/hookbench
+ko=$("$RNETNS_TOP/scripts/build-module.sh" normal rnetns) || die "building rnetns failed"
+ctwin=$("$RNETNS_TOP/scripts/build-module.sh" normal ctwin) || die "building the C twin failed"
+hookbench=$("$RNETNS_TOP/scripts/build-module.sh" normal hookbench) || die "building the hook timer failed"
 tool_dir=$RNETNS_CACHE/bench-tools
 build tool env CARGO_TARGET_DIR="$tool_dir/target" \
 	cargo build --release --locked --manifest-path bench/tool/Cargo.toml
@@ -92,11 +92,10 @@ vm_timeout=2400
 [ "$mode" = smoke ] && vm_timeout=600
 log "running the $mode benchmark in the VM (2 CPUs, 4 GiB, TSC clock); guest output follows"
 vm_rc=0
-"$RNETNS_TOP/qemu/run" --smp 2 --mem 4G --timeout "$vm_timeout" \
+"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --smp 2 --mem 4G --timeout "$vm_timeout" \
 	--append "tsc=reliable tsc_early_khz=$tsc_khz" \
 	--scratch "$scratch" -- scripts/bench-guest.sh "${guest_args[@]}" \
-	"$tool" "$RNETNS_TOP/rnetns.ko" "$RNETNS_TOP/bench/ctwin/rnetns_ctwin.ko" \
-	"$RNETNS_TOP/bench/hookbench/rnetns_hookbench.ko" 2>&1 | tee "$out/vm.log" || vm_rc=$?
+	"$tool" "$ko" "$ctwin" "$hookbench" 2>&1 | tee "$out/vm.log" || vm_rc=$?
 accel=$(sed -n 's/.* with \(KVM\|TCG\), .*/\1/p' "$out/vm.log" | head -n1)
 [ -f "$scratch/raw.jsonl" ] && cp "$scratch/raw.jsonl" "$out/raw.jsonl"
 [ -f "$scratch/dmesg" ] && cp "$scratch/dmesg" "$out/dmesg.txt"

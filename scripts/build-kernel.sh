@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Build (once) the test kernel variant given as $1 ("normal" or "debug") in
-# its cache directory and print that directory on stdout. The kernel tree is
+# Build (once) the test kernel variant given as $1 ("normal", "debug" or
+# "up") of kernel $RNETNS_KERNEL in its cache directory and print that
+# directory on stdout. The kernel tree is
 # never patched: it is Debian's pristine source plus our config fragments.
 source "$(dirname "$0")/lib.sh"
 
 variant=${1:-normal}
 src=$(rnetns_src_dir)
 kdir=$(rnetns_kdir "$variant")
-[ -f "$src/.rnetns-extracted" ] || die "no kernel source at $src: run scripts/setup.sh"
+[ -f "$src/.rnetns-extracted" ] || die "no $RNETNS_KERNEL kernel source at $src: run scripts/setup.sh"
 
 if [ -f "$kdir/.rnetns-built" ]; then
 	log "kernel ($variant) cached: $kdir"
@@ -15,17 +16,19 @@ if [ -f "$kdir/.rnetns-built" ]; then
 	exit 0
 fi
 
-log "building the $variant test kernel in $kdir (about 15 minutes on 2 cores)"
+log "building the $RNETNS_KERNEL $variant test kernel in $kdir (about 15 minutes on 2 cores)"
 mkdir -p "$kdir"
-mk() { make -C "$src" O="$kdir" LLVM=1 "$@"; }
+mk() { make -C "$src" O="$kdir" LLVM="$RNETNS_LLVM" "$@"; }
+mapfile -t frags < <(rnetns_fragments "$variant")
+name=$RNETNS_KERNEL-$variant
 
-rnetns_stage "configure ($variant)" "$RNETNS_LOGS/kernel-$variant-config.log" \
-	bash -c "$(declare -f mk); src='$src' kdir='$kdir'; mk tinyconfig && \
-		cat $(rnetns_fragments "$variant" | tr '\n' ' ') >>'$kdir/.config' && \
-		mk olddefconfig"
+configure() {
+	mk tinyconfig && cat "${frags[@]}" >>"$kdir/.config" && mk olddefconfig
+}
+rnetns_stage "configure ($name)" "$RNETNS_LOGS/kernel-$name-config.log" configure
 
 # Kconfig drops an option silently when a dependency is missing: check that
-# each line of the fragments survived.
+# the last line of the fragments for each option survived.
 bad=()
 while IFS= read -r line; do
 	case $line in
@@ -35,17 +38,19 @@ while IFS= read -r line; do
 		sym=${line#\# }; sym=${sym%% *}
 		grep -q "^$sym=" "$kdir/.config" && bad+=("$line") ;;
 	esac
-done < <(cat $(rnetns_fragments "$variant"))
+done < <(cat "${frags[@]}" | sed -nE 's/^(CONFIG_[A-Za-z0-9_]+)=.*/\1 &/p; s/^# (CONFIG_[A-Za-z0-9_]+) is not set/\1 &/p' |
+	awk '{ sym = $1; sub(/^[^ ]+ /, ""); last[sym] = $0; order[++n] = sym }
+	     END { for (i = 1; i <= n; i++) if (!seen[order[i]]++) print last[order[i]] }')
 [ ${#bad[@]} -eq 0 ] || die "config options did not survive olddefconfig: ${bad[*]}"
 
 mk rustavailable >"$RNETNS_LOGS/rustavailable.log" 2>&1 ||
 	die "Rust is not available for the kernel build: $(cat "$RNETNS_LOGS/rustavailable.log")"
 
-rnetns_stage "kernel build ($variant)" "$RNETNS_LOGS/kernel-$variant-build.log" \
-	make -C "$src" O="$kdir" LLVM=1 -j"$(nproc)"
+rnetns_stage "kernel build ($name)" "$RNETNS_LOGS/kernel-$name-build.log" \
+	mk -j"$(nproc)"
 touch "$kdir/.rnetns-built"
 # Builds of this variant for older fragments or toolchains are superseded.
-for old in "$(dirname "$kdir")/$variant"-*; do
+for old in "$(dirname "$kdir")/$name"-*; do
 	[ "$old" = "$kdir" ] || [ ! -d "$old" ] || { log "removing superseded $old"; rm -rf "$old"; }
 done
 echo "$kdir"

@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# Build rnetns.ko against a cached test kernel variant ("normal" builds in
-# place, as `make` does; "debug" builds a copy of the sources under the
-# cache, so both builds can coexist). Prints the path of the .ko.
-# Usage: scripts/build-module.sh [normal|debug]
+# Build a module against a cached test kernel of $RNETNS_KERNEL and print the
+# path of its .ko. The build runs in a copy of the sources under the cache
+# (build/<kernel>-<variant>/), so builds for several kernels coexist and the
+# clone's own path (which may hold spaces, which Kbuild cannot take) never
+# reaches Kbuild.
+# Usage: scripts/build-module.sh [VARIANT [MODULE]]
+#   VARIANT  normal (default), debug or up
+#   MODULE   rnetns (default), or a benchmark module: ctwin, hookbench
 source "$(dirname "$0")/lib.sh"
-variant=${1:-normal}
+variant=${1:-normal} module=${2:-rnetns}
+case $module in
+rnetns) sub=. ko=rnetns.ko ;;
+ctwin | hookbench) sub=bench/$module ko=rnetns_$module.ko ;;
+*) die "build-module.sh: unknown module '$module' (rnetns, ctwin or hookbench)" ;;
+esac
 kdir=$(rnetns_kdir "$variant")
-if [ "$variant" = normal ]; then
-	dir=$RNETNS_TOP
-else
-	dir=$RNETNS_CACHE/build/$variant
-	mkdir -p "$dir"
-	rsync -a --delete --exclude '.*.cmd' --exclude '*.o' "$RNETNS_TOP/Kbuild" "$RNETNS_TOP/Makefile" \
-		"$RNETNS_TOP/src" "$RNETNS_TOP/scripts" "$dir/"
-fi
-make -C "$dir" -s KDIR="$kdir" >"$RNETNS_LOGS/module-build-$variant.log" 2>&1 || {
-	cat "$RNETNS_LOGS/module-build-$variant.log" >&2
-	die "module build against the $variant kernel failed"
+[ -f "$kdir/.rnetns-built" ] || die "no $RNETNS_KERNEL $variant kernel at $kdir: run scripts/setup.sh $RNETNS_KERNEL:$variant"
+dir=$RNETNS_CACHE/build/$RNETNS_KERNEL-$variant
+mkdir -p "$dir"
+# Build products stay (they are excluded by .gitignore, so rsync neither
+# copies nor deletes them): a rebuild is incremental.
+rsync -a --delete --filter=':- .gitignore' --exclude .git --exclude results \
+	"$RNETNS_TOP/" "$dir/"
+logf=$RNETNS_LOGS/module-build-$RNETNS_KERNEL-$variant-$module.log
+make -C "$dir/$sub" -s KDIR="$kdir" >"$logf" 2>&1 || {
+	cat "$logf" >&2
+	die "building $module against the $RNETNS_KERNEL $variant kernel failed"
 }
-echo "$dir/rnetns.ko"
+echo "$dir/$sub/$ko"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The demo, run inside the test VM by scripts/demo.sh.
 set -e
-KO=$RNETNS_TOP/rnetns.ko
+KO=$RNETNS_KO
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 

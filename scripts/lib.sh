@@ -4,8 +4,10 @@
 # Everything built or downloaded lives under $RNETNS_CACHE (default
 # ~/.cache/rnetns), never in the repository:
 #   tools/bindgen-<ver>/bin/bindgen    bindgen-cli from crates.io
-#   src/linux-<debian version>/        pristine Debian linux-source tree
-#   kernel/<variant>-<key>/            O= build directory of a test kernel
+#   debs/, apt-unstable/               Debian unstable packages (linux-source-7.2)
+#   src/linux-<kernel>-<debian ver>/   pristine Debian linux-source tree
+#   kernel/<kernel>-<variant>-<key>/   O= build directory of a test kernel
+#   build/<kernel>-<variant>/          module builds (a copy of the sources)
 #   logs/                              full logs of long stages
 # The kernel key hashes the source version, the config fragments and the
 # compiler versions, so a change to any of them builds a new kernel and an
@@ -17,7 +19,17 @@ RNETNS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RNETNS_CACHE=${RNETNS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rnetns}
 RNETNS_RUST_VERSION=1.95.0
 RNETNS_BINDGEN_VERSION=0.71.1
-RNETNS_KPKG=linux-source-6.12
+# One LLVM for every kernel: 7.2 wants clang/LLVM >= 17 (and bindgen's
+# libclang >= 17), 6.12 takes it too. Bookworm packages clang-19.
+RNETNS_LLVM_VERSION=19
+RNETNS_LLVM=-$RNETNS_LLVM_VERSION
+export LIBCLANG_PATH=/usr/lib/llvm-$RNETNS_LLVM_VERSION/lib
+# The kernels rnetns supports, newest first; RNETNS_KERNEL picks one
+# (default: the newest). Each is Debian's pristine linux-source package:
+# 6.12 LTS from bookworm, 7.2 from unstable (fetched into the cache with a
+# private apt configuration; the host's apt sources are never changed).
+RNETNS_KERNELS=(7.2 6.12)
+RNETNS_KERNEL=${RNETNS_KERNEL:-${RNETNS_KERNELS[0]}}
 RNETNS_LOGS=$RNETNS_CACHE/logs
 RNETNS_BINDGEN_DIR=$RNETNS_CACHE/tools/bindgen-$RNETNS_BINDGEN_VERSION
 export RUSTUP_TOOLCHAIN=$RNETNS_RUST_VERSION
@@ -27,35 +39,74 @@ mkdir -p "$RNETNS_LOGS"
 log() { printf '[rnetns %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[rnetns] error: %s\n' "$*" >&2; exit 1; }
 
-# The Debian version of the installed kernel source package, made path-safe.
-rnetns_kpkg_version() {
-	dpkg-query -W -f '${Version}' "$RNETNS_KPKG" 2>/dev/null | tr '~:' '__'
+# Fails with the list of supported kernels unless $1 is one of them.
+rnetns_check_kernel() {
+	local k
+	for k in "${RNETNS_KERNELS[@]}"; do [ "$1" = "$k" ] && return 0; done
+	die "unknown kernel '$1' (RNETNS_KERNEL): supported kernels are ${RNETNS_KERNELS[*]}"
+}
+rnetns_check_kernel "$RNETNS_KERNEL"
+
+# Where a kernel's source comes from: "host" (an installed bookworm package,
+# tarball in /usr/src) or "unstable" (downloaded into the cache).
+rnetns_ksuite() { case $1 in 6.12) echo host ;; *) echo unstable ;; esac; }
+
+# The private apt configuration for Debian unstable (lists and downloads
+# under the cache; the host's own sources and packages are untouched).
+RNETNS_SID_APT=$RNETNS_CACHE/apt-unstable
+rnetns_sid_apt() {
+	apt-get -q -o Dir::Etc::SourceList="$RNETNS_SID_APT/sources.list" \
+		-o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$RNETNS_SID_APT/lists" \
+		-o Dir::Cache="$RNETNS_SID_APT/cache" -o Acquire::Check-Valid-Until=false \
+		-o APT::Sandbox::User=root "$@"
 }
 
-rnetns_src_dir() { echo "$RNETNS_CACHE/src/linux-$(rnetns_kpkg_version)"; }
-
-# Config fragments of a variant, in the order they are applied.
-rnetns_fragments() {
-	local variant=${1:-normal}
-	echo "$RNETNS_TOP/scripts/config/rnetns.config"
-	if [ "$variant" = debug ]; then
-		echo "$RNETNS_TOP/scripts/config/debug.config"
+# The Debian version of kernel $1's source package, made path-safe.
+rnetns_kpkg_version() {
+	local k=${1:-$RNETNS_KERNEL}
+	if [ "$(rnetns_ksuite "$k")" = host ]; then
+		dpkg-query -W -f '${Version}' "linux-source-$k" 2>/dev/null | tr '~:' '__'
+	else
+		cat "$RNETNS_CACHE/debs/linux-source-$k.version" 2>/dev/null | tr '~:' '__'
 	fi
 }
 
-# Build directory of a kernel variant ("normal" or "debug"): keyed by kernel
-# version, fragment contents and toolchain versions.
+rnetns_src_dir() {
+	local k=${1:-$RNETNS_KERNEL}
+	echo "$RNETNS_CACHE/src/linux-$k-$(rnetns_kpkg_version "$k")"
+}
+
+# Config fragments of a variant, in the order they are applied (a later line
+# for the same option wins):
+#   normal  tinyconfig + rnetns.config (+ kernel-<version>.config if any)
+#   debug   normal + debug.config (KASAN, kmemleak, lockdep, fault injection)
+#   up      normal + up.config (CONFIG_SMP=n)
+rnetns_fragments() {
+	local variant=${1:-normal} k=${2:-$RNETNS_KERNEL}
+	echo "$RNETNS_TOP/scripts/config/rnetns.config"
+	[ ! -f "$RNETNS_TOP/scripts/config/kernel-$k.config" ] ||
+		echo "$RNETNS_TOP/scripts/config/kernel-$k.config"
+	case $variant in
+	normal) ;;
+	debug | up) echo "$RNETNS_TOP/scripts/config/$variant.config" ;;
+	*) die "unknown kernel variant '$variant': normal, debug or up" ;;
+	esac
+}
+
+# Build directory of a kernel variant of kernel $2 (default $RNETNS_KERNEL):
+# keyed by kernel source version, fragment contents and toolchain versions.
 rnetns_kdir() {
-	local variant=${1:-normal} key
+	local variant=${1:-normal} k=${2:-$RNETNS_KERNEL} key frags
+	frags=$(rnetns_fragments "$variant" "$k") || exit 1
 	key=$({
-		rnetns_kpkg_version
-		# shellcheck disable=SC2046
-		cat $(rnetns_fragments "$variant")
+		echo "$k"
+		rnetns_kpkg_version "$k"
+		while IFS= read -r f; do cat "$f"; done <<<"$frags"
 		rustc --version
 		echo "bindgen $RNETNS_BINDGEN_VERSION"
-		clang --version | head -n1
+		"clang$RNETNS_LLVM" --version 2>/dev/null | head -n1
 	} | sha256sum | cut -c1-16)
-	echo "$RNETNS_CACHE/kernel/$variant-$key"
+	echo "$RNETNS_CACHE/kernel/$k-$variant-$key"
 }
 
 # Run a long command with its output in a log file, printing a status line

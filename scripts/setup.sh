@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a fresh Debian bookworm machine for rnetns:
-#   1. Debian packages (kernel source, LLVM, QEMU, build and test tools),
+#   1. Debian packages (kernel source, LLVM 19, QEMU, build and test tools),
 #   2. the pinned rustc with rust-src (through rustup),
 #   3. the pinned bindgen-cli from crates.io,
-#   4. the test kernel(s), built once and cached (scripts/build-kernel.sh).
-# Usage: scripts/setup.sh [--no-kernel] [--debug]
-#   --debug      also build the debug kernel variant (KASAN, kmemleak, lockdep)
-#   --no-kernel  stop after the tools
+#   4. the pristine kernel sources of every supported kernel (6.12 from
+#      bookworm, 7.2 from Debian unstable, downloaded into the cache),
+#   5. the test kernels asked for, built once and cached
+#      (scripts/build-kernel.sh).
+# Usage: scripts/setup.sh [--no-kernel] [KERNEL:VARIANT...]
+#   KERNEL:VARIANT  a test kernel to build, e.g. 7.2:normal, 6.12:debug
+#                   (default: $RNETNS_KERNEL:normal)
+#   --no-kernel     stop after the tools and sources
 source "$(dirname "$0")/lib.sh"
 
-build_kernel=1 variants=(normal)
+build_kernel=1 wanted=()
 for arg in "$@"; do
 	case $arg in
 	--no-kernel) build_kernel=0 ;;
-	--debug) variants+=(debug) ;;
+	*:*) rnetns_check_kernel "${arg%%:*}"; wanted+=("$arg") ;;
 	*) die "setup.sh: unknown option '$arg'" ;;
 	esac
 done
+[ ${#wanted[@]} -gt 0 ] || wanted=("$RNETNS_KERNEL:normal")
 
 PACKAGES=(
-	"$RNETNS_KPKG" clang llvm lld libclang-dev
+	linux-source-6.12 "clang$RNETNS_LLVM" "llvm$RNETNS_LLVM" "lld$RNETNS_LLVM"
+	"libclang$RNETNS_LLVM-dev"
 	make gcc libc6-dev flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
 	qemu-system-x86 busybox-static
 	iproute2 iputils-ping nftables util-linux procps python3 rsync trace-cmd
@@ -62,20 +68,45 @@ if [ "$(bindgen --version 2>/dev/null)" != "bindgen $RNETNS_BINDGEN_VERSION" ]; 
 		--version "$RNETNS_BINDGEN_VERSION"
 fi
 
-src=$(rnetns_src_dir)
-if [ ! -f "$src/.rnetns-extracted" ]; then
-	rm -rf "$src" "$src.tmp"
-	mkdir -p "$src.tmp"
-	rnetns_stage "extract $RNETNS_KPKG" "$RNETNS_LOGS/extract.log" \
-		tar -C "$src.tmp" -xf "/usr/src/$RNETNS_KPKG.tar.xz"
-	mv "$src.tmp/$RNETNS_KPKG" "$src"
-	rmdir "$src.tmp"
-	touch "$src/.rnetns-extracted"
-fi
+# Kernel sources. 7.2 is not in bookworm: download Debian unstable's
+# linux-source-7.2 with a private apt configuration (its Release file is past
+# its Valid-Until date in the registry's frozen snapshot).
+for k in "${RNETNS_KERNELS[@]}"; do
+	pkg=linux-source-$k
+	if [ "$(rnetns_ksuite "$k")" = unstable ] && [ ! -f "$RNETNS_CACHE/debs/$pkg.version" ]; then
+		mkdir -p "$RNETNS_SID_APT/lists/partial" "$RNETNS_SID_APT/cache/archives/partial" \
+			"$RNETNS_CACHE/debs"
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian unstable main" \
+			>"$RNETNS_SID_APT/sources.list"
+		rnetns_stage "apt-get update (Debian unstable, private lists)" "$RNETNS_LOGS/apt-unstable.log" \
+			rnetns_sid_apt update
+		rm -f "$RNETNS_CACHE/debs/$pkg"_*.deb
+		(cd "$RNETNS_CACHE/debs" && rnetns_sid_apt download "$pkg") >"$RNETNS_LOGS/download-$pkg.log" 2>&1 ||
+			die "cannot download $pkg from Debian unstable; see $RNETNS_LOGS/download-$pkg.log"
+		deb=$(ls "$RNETNS_CACHE/debs/$pkg"_*.deb)
+		rm -rf "$RNETNS_CACHE/debs/$pkg.root"
+		dpkg-deb -x "$deb" "$RNETNS_CACHE/debs/$pkg.root"
+		dpkg-deb -f "$deb" Version >"$RNETNS_CACHE/debs/$pkg.version"
+	fi
+	src=$(rnetns_src_dir "$k")
+	if [ ! -f "$src/.rnetns-extracted" ]; then
+		if [ "$(rnetns_ksuite "$k")" = host ]; then
+			tarball=/usr/src/$pkg.tar.xz
+		else
+			tarball=$RNETNS_CACHE/debs/$pkg.root/usr/src/$pkg.tar.xz
+		fi
+		rm -rf "$src" "$src.tmp"
+		mkdir -p "$src.tmp"
+		rnetns_stage "extract $pkg" "$RNETNS_LOGS/extract-$k.log" tar -C "$src.tmp" -xf "$tarball"
+		mv "$src.tmp/$pkg" "$src"
+		rmdir "$src.tmp"
+		touch "$src/.rnetns-extracted"
+	fi
+done
 
 if [ "$build_kernel" = 1 ]; then
-	for v in "${variants[@]}"; do
-		"$RNETNS_TOP/scripts/build-kernel.sh" "$v"
+	for kv in "${wanted[@]}"; do
+		RNETNS_KERNEL=${kv%%:*} "$RNETNS_TOP/scripts/build-kernel.sh" "${kv#*:}" >/dev/null
 	done
 fi
 log "set-up complete"

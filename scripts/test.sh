@@ -1,40 +1,78 @@
 #!/usr/bin/env bash
-# The rnetns test command. Sets up (idempotent: packages, toolchain, both
-# test kernels), builds the module, runs the host checks (format, lints,
-# docs, unsafe confinement, install), then boots QEMU twice: the normal
-# kernel, and the debug kernel (KASAN, kmemleak, lockdep, refcount
-# trackers, fault injection), running the KTAP tests in each, and last the
+# The rnetns test command. Sets up (idempotent: packages, toolchains, kernel
+# sources, every test kernel the run needs), runs the host checks (format,
+# lints and docs against each kernel, unsafe confinement, install, clone
+# location), then boots QEMU once per kernel of the matrix and runs the KTAP
+# tests in each, the tracing tests in guests of their own, and last the
 # benchmark's smoke run (that it works, not how fast). Prints
 # "N passed, N failed" as the last line; exits non-zero if anything failed.
 #
-# Usage: scripts/test.sh [--quick] [TEST-FILE...]
-#   --quick     normal kernel only (no debug-kernel run)
+# The default matrix (fits CI's 90 minutes from nothing on 2 cores):
+#   7.2 normal, 6.12 normal     every test
+#   7.2 debug                   every test (KASAN, kmemleak, lockdep, fault
+#                               injection)
+#   7.2 up (CONFIG_SMP=n)       the namespace and counter tests
+#   tracing tests               7.2 and 6.12, one vCPU each
+# --all adds the 6.12 debug and 6.12 up kernels.
+#
+# Usage: scripts/test.sh [--quick | --all] [--kernel K] [TEST-FILE...]
+#   --quick     normal kernels only (no debug, no up run)
+#   --all       the full matrix
+#   --kernel K  only kernel K (6.12 or 7.2)
 #   TEST-FILE   run only these tests/t*.sh files (default: all)
 # Env: RNETNS_QEMU_ARGS  extra options for qemu/run (for example --smp 4)
 source "$(dirname "$0")/lib.sh"
 cd "$RNETNS_TOP"
 
-quick=0
-if [ "${1:-}" = --quick ]; then quick=1; shift; fi
-variants=(normal)
-[ "$quick" = 1 ] || variants+=(debug)
+mode=default only=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) mode=quick ;;
+	--all) mode=all ;;
+	--kernel) rnetns_check_kernel "$2"; only=$2; shift ;;
+	-*) die "test.sh: unknown option '$1' (see the header of scripts/test.sh)" ;;
+	*) break ;;
+	esac
+	shift
+done
+
+# The runs: KERNEL:VARIANT:TESTS, TESTS "all" or a list of test files.
+runs=(7.2:normal:all 6.12:normal:all)
+case $mode in
+default) runs+=(7.2:debug:all 7.2:up:t10-pernet.sh,t20-counters.sh) ;;
+all) runs+=(7.2:debug:all 6.12:debug:all 7.2:up:t10-pernet.sh,t20-counters.sh
+	6.12:up:t10-pernet.sh,t20-counters.sh) ;;
+esac
+if [ -n "$only" ]; then
+	keep=()
+	for r in "${runs[@]}"; do [ "${r%%:*}" = "$only" ] && keep+=("$r"); done
+	runs=("${keep[@]}")
+fi
+kernels=()
+for r in "${runs[@]}"; do
+	case " ${kernels[*]} " in *" ${r%%:*} "*) ;; *) kernels+=("${r%%:*}") ;; esac
+done
 
 untracked_before=$(git status --porcelain --untracked-files=all 2>/dev/null | awk '$1 == "??" { print $2 }')
-"$RNETNS_TOP/scripts/setup.sh" $([ "$quick" = 1 ] || echo --debug)
+wanted=()
+for r in "${runs[@]}"; do wanted+=("${r%:*}"); done
+"$RNETNS_TOP/scripts/setup.sh" "${wanted[@]}"
 
 results=$(mktemp -d /tmp/rnetns-test.XXXXXX)
 trap 'rm -rf "$results"' EXIT
 summary=()
 
-ko=$("$RNETNS_TOP/scripts/build-module.sh" normal)
-log "built $ko"
-RNETNS_UNTRACKED_BEFORE=$untracked_before RNETNS_LOGS=$RNETNS_LOGS \
+for k in "${kernels[@]}"; do
+	ko=$(RNETNS_KERNEL=$k "$RNETNS_TOP/scripts/build-module.sh" normal)
+	log "built $ko"
+done
+RNETNS_UNTRACKED_BEFORE=$untracked_before RNETNS_LOGS=$RNETNS_LOGS RNETNS_CHECK_KERNELS="${kernels[*]}" \
 	bash tests/host-checks.sh | tee "$results/host.ktap"
 summary+=("host=$results/host.ktap")
 
 # Tracing tests patch kernel text (ftrace, kprobes) while they run: they get
 # a guest of their own with one vCPU, since QEMU's multi-threaded TCG can let
-# another vCPU execute a just-removed int3 (an Oops in the guest).
+# another vCPU execute a just-removed int3.
 tests=("$@")
 trace_tests=()
 if [ ${#tests[@]} -eq 0 ]; then
@@ -46,43 +84,53 @@ if [ ${#tests[@]} -eq 0 ]; then
 	done
 fi
 
-for v in "${variants[@]}"; do
-	ko=$("$RNETNS_TOP/scripts/build-module.sh" "$v")
-	log "running the tests on the $v kernel with $ko"
-	mkdir -p "$results/$v"
+for r in "${runs[@]}"; do
+	IFS=: read -r k v which <<<"$r"
+	run_tests=("${tests[@]}")
+	if [ "$which" != all ] && [ $# -eq 0 ]; then
+		IFS=, read -ra run_tests <<<"$which"
+		run_tests=("${run_tests[@]/#/tests/}")
+	fi
+	ko=$(RNETNS_KERNEL=$k "$RNETNS_TOP/scripts/build-module.sh" "$v")
+	log "running the tests on the $k $v kernel with $ko"
+	mkdir -p "$results/$k-$v"
 	rc=0
-	# shellcheck disable=SC2086
 	# On the debug kernel (KASAN under emulation) each insmod takes
 	# seconds: fewer hooks= fuzz values there; the normal kernel runs 40.
 	extra=() opts=()
-	[ "$v" = debug ] && extra=(RNETNS_HOOKS_FUZZ=12 RNETNS_FUZZ_SECONDS=15) opts=(--debug --timeout 3000)
-	"$RNETNS_TOP/qemu/run" "${opts[@]}" --scratch "$results/$v" \
-		${RNETNS_QEMU_ARGS:-} -- env RNETNS_KO="$ko" "${extra[@]}" tests/run.sh "${tests[@]}" || rc=$?
-	summary+=("$v=$results/$v/results.ktap:$rc")
+	[ "$v" = debug ] && extra=(RNETNS_HOOKS_FUZZ=12 RNETNS_FUZZ_SECONDS=15) opts=(--timeout 3000)
+	# shellcheck disable=SC2086
+	"$RNETNS_TOP/qemu/run" --kernel "$k" --variant "$v" "${opts[@]}" --scratch "$results/$k-$v" \
+		${RNETNS_QEMU_ARGS:-} -- env RNETNS_KO="$ko" "${extra[@]}" tests/run.sh "${run_tests[@]}" || rc=$?
+	summary+=("$k-$v=$results/$k-$v/results.ktap:$rc")
 done
 
 if [ ${#trace_tests[@]} -gt 0 ]; then
-	ko=$("$RNETNS_TOP/scripts/build-module.sh" normal)
-	log "running the tracing tests on the normal kernel, one vCPU"
-	mkdir -p "$results/trace"
-	rc=0
-	"$RNETNS_TOP/qemu/run" --smp 1 --scratch "$results/trace" -- env RNETNS_KO="$ko" \
-		tests/run.sh "${trace_tests[@]}" || rc=$?
-	summary+=("trace=$results/trace/results.ktap:$rc")
+	for k in "${kernels[@]}"; do
+		ko=$(RNETNS_KERNEL=$k "$RNETNS_TOP/scripts/build-module.sh" normal)
+		log "running the tracing tests on the $k normal kernel, one vCPU"
+		mkdir -p "$results/$k-trace"
+		rc=0
+		"$RNETNS_TOP/qemu/run" --kernel "$k" --smp 1 --scratch "$results/$k-trace" -- \
+			env RNETNS_KO="$ko" tests/run.sh "${trace_tests[@]}" || rc=$?
+		summary+=("$k-trace=$results/$k-trace/results.ktap:$rc")
+	done
 fi
 
 # The benchmark's smoke run: only that it runs end to end (never timing).
-log "benchmark smoke run (log: $RNETNS_LOGS/bench-smoke.log)"
-{
-	echo "KTAP version 1"
-	echo "1..1"
-	if "$RNETNS_TOP/scripts/bench.sh" --smoke >"$RNETNS_LOGS/bench-smoke.log" 2>&1; then
-		echo "ok 1 benchmark smoke run completes (scripts/bench.sh --smoke)"
-	else
-		tail -n 20 "$RNETNS_LOGS/bench-smoke.log" | sed 's/^/# /'
-		echo "not ok 1 benchmark smoke run (scripts/bench.sh --smoke)"
-	fi
-} | tee "$results/bench.ktap"
-summary+=("bench=$results/bench.ktap")
+if [ $# -eq 0 ]; then
+	log "benchmark smoke run on $RNETNS_KERNEL (log: $RNETNS_LOGS/bench-smoke.log)"
+	{
+		echo "KTAP version 1"
+		echo "1..1"
+		if RNETNS_KERNEL=${kernels[0]} "$RNETNS_TOP/scripts/bench.sh" --smoke >"$RNETNS_LOGS/bench-smoke.log" 2>&1; then
+			echo "ok 1 benchmark smoke run completes (scripts/bench.sh --smoke)"
+		else
+			tail -n 20 "$RNETNS_LOGS/bench-smoke.log" | sed 's/^/# /'
+			echo "not ok 1 benchmark smoke run (scripts/bench.sh --smoke)"
+		fi
+	} | tee "$results/bench.ktap"
+	summary+=("bench=$results/bench.ktap")
+fi
 
 python3 "$RNETNS_TOP/scripts/ktap-summary.py" "${summary[@]}"

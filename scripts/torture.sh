@@ -11,12 +11,12 @@
 source "$(dirname "$0")/lib.sh"
 cd "$RNETNS_TOP"
 secs=${1:-600}
-"$RNETNS_TOP/scripts/setup.sh" --debug
+"$RNETNS_TOP/scripts/setup.sh" "$RNETNS_KERNEL:debug"
 ko=$("$RNETNS_TOP/scripts/build-module.sh" debug)
 scratch=$(mktemp -d /tmp/rnetns-torture.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 rc=0
-"$RNETNS_TOP/qemu/run" --debug --timeout $((secs + 7200)) --scratch "$scratch" -- \
+"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --debug --timeout $((secs + 7200)) --scratch "$scratch" -- \
 	env RNETNS_KO="$ko" RNETNS_TORTURE_SECONDS="$secs" RNETNS_FUZZ_SECONDS=60 RNETNS_FAULT_NAMESPACES=3 RNETNS_FAULT_INSMOD="${RNETNS_FAULT_INSMOD:-sample}" \
 	tests/run.sh t40-torture.sh t50-faults.sh t30-fuzz.sh || rc=$?
 python3 "$RNETNS_TOP/scripts/ktap-summary.py" "debug=$scratch/results.ktap:$rc"

@@ -6,13 +6,13 @@
 # Usage: scripts/trace.sh [NAMESPACES]   (default 3)
 source "$(dirname "$0")/lib.sh"
 cd "$RNETNS_TOP"
-"$RNETNS_TOP/scripts/setup.sh"
+"$RNETNS_TOP/scripts/setup.sh" "$RNETNS_KERNEL:normal"
 ko=$("$RNETNS_TOP/scripts/build-module.sh" normal)
 scratch=$(mktemp -d /tmp/rnetns-trace.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 # One vCPU: live patching of kernel text under QEMU's multi-threaded TCG
 # can let another vCPU execute a just-removed int3.
-"$RNETNS_TOP/qemu/run" --smp 1 --scratch "$scratch" -- env RNETNS_KO="$ko" \
+"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --smp 1 --scratch "$scratch" -- env RNETNS_KO="$ko" \
 	RNETNS_TRACE_NS="${1:-3}" scripts/trace-guest.sh
 mkdir -p results
 out=results/trace-$(date +%Y%m%d-%H%M%S).txt

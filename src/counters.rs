@@ -6,7 +6,8 @@
 #![forbid(unsafe_code)]
 
 use crate::ext::{
-    netfilter::{Family, HookPoint, SkBuff},
+    compat,
+    netfilter::{Family, HookPoint, HookSet, SkBuff, POINTS},
     param::Param,
     percpu::{PerCpuCounters, Totals},
 };
@@ -36,16 +37,6 @@ pub(crate) fn hook_name(h: HookPoint) -> &'static str {
     }
 }
 
-/// The bit of a (family, hook point) pair in a [`HookSelection`].
-fn bit(f: Family, h: HookPoint) -> u32 {
-    let fi = Family::ALL.iter().position(|x| *x == f).unwrap_or(0);
-    let hi = HookPoint::ALL.iter().position(|x| *x == h).unwrap_or(0);
-    1 << (fi * HookPoint::ALL.len() + hi)
-}
-
-/// Every (family, hook point) pair.
-const ALL_BITS: u32 = (1 << (Family::ALL.len() * HookPoint::ALL.len())) - 1;
-
 /// The (family, hook point) pairs that get counted: the `hooks` module
 /// parameter, fixed once the module is loaded.
 ///
@@ -57,66 +48,70 @@ pub(crate) struct HookSelection(AtomicU32);
 impl HookSelection {
     /// The selection of every pair.
     pub(crate) const fn all() -> Self {
-        Self(AtomicU32::new(ALL_BITS))
+        Self(AtomicU32::new(HookSet::ALL.bits()))
     }
 
-    /// The selected pairs, families first then hook points, in display
-    /// order. A pair's position in it is its counter's index.
-    pub(crate) fn points(&self) -> impl Iterator<Item = (Family, HookPoint)> {
-        let bits = self.0.load(Ordering::Relaxed);
-        Family::ALL
-            .into_iter()
-            .flat_map(|f| HookPoint::ALL.into_iter().map(move |h| (f, h)))
-            .filter(move |(f, h)| bits & bit(*f, *h) != 0)
+    /// The selected pairs.
+    pub(crate) fn get(&self) -> HookSet {
+        HookSet::from_bits(self.0.load(Ordering::Relaxed))
     }
 
-    /// How many pairs are selected.
-    pub(crate) fn len(&self) -> usize {
-        self.0.load(Ordering::Relaxed).count_ones() as usize
-    }
-
-    /// Parses a `hooks=` value into selection bits, or returns the item
-    /// that is not understood.
-    fn parse(value: &[u8]) -> core::result::Result<u32, &[u8]> {
+    /// Parses a `hooks=` value, or returns the item that is not understood.
+    pub(crate) fn parse(value: &[u8]) -> core::result::Result<HookSet, &[u8]> {
         if value == b"none" {
-            return Ok(0);
+            return Ok(HookSet::NONE);
         }
-        let mut bits = 0;
+        let mut set = HookSet::NONE;
         for item in value.split(|c| *c == b',') {
             let (fam, hook) = match item.iter().position(|c| *c == b':') {
                 Some(i) => (&item[..i], Some(&item[i + 1..])),
                 None => (item, None),
             };
-            let families = match fam {
-                b"ipv4" => bit_row(Family::Ipv4),
-                b"ipv6" => bit_row(Family::Ipv6),
-                b"all" => ALL_BITS,
+            let families: &[Family] = match fam {
+                b"ipv4" => &[Family::Ipv4],
+                b"ipv6" => &[Family::Ipv6],
+                b"all" => &Family::ALL,
                 _ => return Err(item),
             };
-            let hooks = match hook {
-                None | Some(b"all") => ALL_BITS,
+            let hooks: &[HookPoint] = match hook {
+                None | Some(b"all") => &HookPoint::ALL,
                 Some(name) => HookPoint::ALL
                     .iter()
                     .find(|h| hook_name(**h).as_bytes() == name)
-                    .map(|h| Family::ALL.iter().fold(0, |acc, f| acc | bit(*f, *h)))
+                    .map(core::slice::from_ref)
                     .ok_or(item)?,
             };
-            bits |= families & hooks;
+            for f in families {
+                for h in hooks {
+                    set = set | HookSet::of(*f, *h);
+                }
+            }
         }
-        Ok(bits)
+        Ok(set)
     }
-}
 
-/// The bits of every hook point of `f`.
-fn bit_row(f: Family) -> u32 {
-    HookPoint::ALL.iter().fold(0, |acc, h| acc | bit(f, *h))
+    /// Writes a set in `hooks=` syntax (`all`, `none`, or the list).
+    pub(crate) fn format(set: HookSet, out: &mut dyn Write) -> fmt::Result {
+        if set == HookSet::ALL {
+            return out.write_str("all");
+        }
+        if set == HookSet::NONE {
+            return out.write_str("none");
+        }
+        let mut sep = "";
+        for (_, f, h) in set.iter() {
+            write!(out, "{}{}:{}", sep, family_name(f), hook_name(h))?;
+            sep = ",";
+        }
+        Ok(())
+    }
 }
 
 impl Param for HookSelection {
     fn set(&self, value: &[u8]) -> Result {
         match Self::parse(value) {
-            Ok(bits) => {
-                self.0.store(bits, Ordering::Relaxed);
+            Ok(set) => {
+                self.0.store(set.bits(), Ordering::Relaxed);
                 Ok(())
             }
             Err(item) => {
@@ -131,23 +126,7 @@ impl Param for HookSelection {
     }
 
     fn get(&self, out: &mut dyn Write) -> fmt::Result {
-        let bits = self.0.load(Ordering::Relaxed);
-        if bits == ALL_BITS {
-            return out.write_str("all");
-        }
-        if bits == 0 {
-            return out.write_str("none");
-        }
-        let mut sep = "";
-        for f in Family::ALL {
-            for h in HookPoint::ALL {
-                if bits & bit(f, h) != 0 {
-                    write!(out, "{}{}:{}", sep, family_name(f), hook_name(h))?;
-                    sep = ",";
-                }
-            }
-        }
-        Ok(())
+        Self::format(self.get(), out)
     }
 }
 
@@ -155,7 +134,7 @@ impl Param for HookSelection {
 /// `\xNN`, at most 64 bytes.
 struct Printable<'a>(&'a [u8]);
 
-impl fmt::Display for Printable<'_> {
+impl compat::Display for Printable<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for &c in self.0.iter().take(64) {
             if c.is_ascii_graphic() || c == b' ' {
@@ -171,12 +150,13 @@ impl fmt::Display for Printable<'_> {
     }
 }
 
-/// The packets and bytes one namespace sees at each counted hook point.
+/// The packets and bytes one namespace sees at each hook point.
 ///
 /// The packet path adds to one per-CPU block (a packets + bytes pair per
-/// hook point) without locks. Readers fold it; a reset never writes the
-/// per-CPU copies (that would race with the packet path) but records the
-/// folded totals as baselines, which readers subtract.
+/// (family, hook point), by [`HookSet`] index) without locks. Readers fold
+/// it; a reset never writes the per-CPU copies (that would race with the
+/// packet path) but records the folded totals as baselines, which readers
+/// subtract.
 ///
 /// # Locking
 ///
@@ -185,9 +165,7 @@ impl fmt::Display for Printable<'_> {
 /// baselines and a reader sees every row either before or after a reset.
 #[pin_data]
 pub(crate) struct Counters {
-    /// How many hook points are counted.
-    len: usize,
-    /// What the packet path adds to: `len` pairs per CPU.
+    /// What the packet path adds to: [`POINTS`] pairs per CPU.
     pcpu: PerCpuCounters,
     /// The folded totals at the last reset: empty until the first reset,
     /// which allocates them (most namespaces are never reset).
@@ -196,34 +174,37 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    /// Zeroed counters for `n` hook points. May sleep.
-    pub(crate) fn new(n: usize) -> impl PinInit<Self, Error> {
+    /// Zeroed counters. May sleep.
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            len: n,
-            pcpu: PerCpuCounters::new(n)?,
+            pcpu: PerCpuCounters::new(POINTS)?,
             baselines <- new_mutex!(KVec::new(), "rnetns_baselines"),
         })
     }
 
-    /// Counts one packet at hook point `index`. Any context, no lock.
+    /// Counts one packet at the hook point of index `index`. Any context,
+    /// no lock.
     #[inline(always)]
     pub(crate) fn count(&self, index: usize, skb: &SkBuff) {
         self.pcpu.add(index, u64::from(skb.len()));
     }
 
-    /// Calls `f` with each counter's totals since the last reset, in index
-    /// order. Sleeps on the mutex.
-    pub(crate) fn read(&self, mut f: impl FnMut(Totals)) {
+    /// Calls `f` with the index and totals since the last reset of each
+    /// counter in `set`, in index order. Sleeps on the mutex.
+    pub(crate) fn read(&self, set: HookSet, mut f: impl FnMut(usize, Totals)) {
         let base = self.baselines.lock();
-        for i in 0..self.len {
+        for (i, _, _) in set.iter() {
             let now = self.pcpu.fold(i);
             let b = base.get(i).copied().unwrap_or_default();
             // Per-CPU counts only grow and `b` was folded earlier, so this
             // does not underflow; saturate all the same.
-            f(Totals {
-                packets: now.packets.saturating_sub(b.packets),
-                bytes: now.bytes.saturating_sub(b.bytes),
-            });
+            f(
+                i,
+                Totals {
+                    packets: now.packets.saturating_sub(b.packets),
+                    bytes: now.bytes.saturating_sub(b.bytes),
+                },
+            );
         }
     }
 
@@ -232,8 +213,8 @@ impl Counters {
     /// changing nothing, if it cannot.
     pub(crate) fn reset(&self) -> Result {
         let mut base = self.baselines.lock();
-        if base.len() < self.len {
-            *base = KVec::from_elem(Totals::default(), self.len, GFP_KERNEL)?;
+        if base.len() < POINTS {
+            *base = KVec::from_elem(Totals::default(), POINTS, GFP_KERNEL)?;
         }
         for (i, b) in base.iter_mut().enumerate() {
             *b = self.pcpu.fold(i);

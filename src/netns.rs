@@ -9,9 +9,9 @@ use crate::{
     counters::{family_name, hook_name, Counters, HookSelection},
     ext::{
         net::Net,
-        netfilter::{Family, HookPoint, SkBuff},
+        netfilter::{point, HookOps, HookSet, NetHooks, Observe, SkBuff},
         pernet::{self, Operations, PreExit},
-        proc::{seq_print, ProcFile, SeqFile, WriteContext},
+        proc::{seq_print, NetFile, NetShow, ProcFile, SeqFile, WriteContext},
         time, trace,
     },
     lifecycle::{Live, LIFECYCLE},
@@ -25,6 +25,9 @@ static ID: pernet::Id = pernet::Id::new();
 /// The `hooks` module parameter: which (family, hook point) pairs each
 /// namespace counts.
 pub(crate) static HOOKS: HookSelection = HookSelection::all();
+
+/// The netfilter hook ops of every namespace's state.
+static HOOK_OPS: HookOps<NetState> = HookOps::new();
 
 /// What rnetns records about one network namespace.
 ///
@@ -43,7 +46,9 @@ pub(crate) struct NetState {
     created_ns: u64,
     /// When rnetns set the namespace up, on the monotonic clock (ns).
     created_mono_ns: u64,
-    /// One counter per selected (family, hook point), in [`HOOKS`] order.
+    /// The (family, hook point) pairs counted, from [`HOOKS`].
+    hooks: HookSet,
+    /// A counter per (family, hook point).
     #[pin]
     counters: Counters,
     /// Counts the state in the lifecycle totals.
@@ -51,23 +56,11 @@ pub(crate) struct NetState {
 }
 
 impl Operations for NetState {
-    const PROC_FILE: Option<ProcFile> = Some(ProcFile {
-        name: c_str!("rnetns"),
-        mode: 0o644,
-    });
+    const ID: &'static pernet::Id = &ID;
 
-    fn id() -> &'static pernet::Id {
-        &ID
-    }
-
-    fn hook_points() -> impl Iterator<Item = (Family, HookPoint)> {
-        HOOKS.points()
-    }
-
-    #[inline(always)]
-    fn observe(&self, index: usize, skb: &SkBuff) {
-        self.counters.count(index, skb);
-    }
+    /// The hooks, then the proc file: counting starts before the file can
+    /// be opened.
+    type Attached = (NetHooks<Self>, NetFile<Self>);
 
     fn init(net: &Net) -> impl PinInit<Self, Error> + '_ {
         try_pin_init!(Self {
@@ -75,7 +68,8 @@ impl Operations for NetState {
             cookie: net.cookie(),
             created_ns: time::boottime_ns(),
             created_mono_ns: time::mono_ns(),
-            counters <- Counters::new(HOOKS.len()),
+            hooks: HOOKS.get(),
+            counters <- Counters::new(),
             live: Live::new(),
         })
     }
@@ -103,6 +97,27 @@ impl Operations for NetState {
         trace::net_exit(net.inum(), net.cookie(), duration_ns);
     }
 
+}
+
+impl Observe for NetState {
+    const HOOK_OPS: &'static HookOps<Self> = &HOOK_OPS;
+
+    fn hook_set(&self) -> HookSet {
+        self.hooks
+    }
+
+    #[inline(always)]
+    fn observe(&self, index: usize, skb: &SkBuff) {
+        self.counters.count(index, skb);
+    }
+}
+
+impl NetShow for NetState {
+    const FILE: ProcFile = ProcFile {
+        name: c_str!("rnetns"),
+        mode: 0o644,
+    };
+
     fn show(&self, net: &Net, m: &SeqFile) -> Result {
         seq_print!(m, "inum {}\n", self.inum);
         seq_print!(m, "cookie {}\n", self.cookie);
@@ -114,18 +129,16 @@ impl Operations for NetState {
             time::boottime_ns().saturating_sub(self.created_ns) / 1_000_000
         );
         seq_print!(m, "family hook packets bytes\n");
-        let mut points = HOOKS.points();
-        self.counters.read(|t| {
-            if let Some((family, hook)) = points.next() {
-                seq_print!(
-                    m,
-                    "{} {} {} {}\n",
-                    family_name(family),
-                    hook_name(hook),
-                    t.packets,
-                    t.bytes
-                );
-            }
+        self.counters.read(self.hooks, |i, t| {
+            let (family, hook) = point(i);
+            seq_print!(
+                m,
+                "{} {} {} {}\n",
+                family_name(family),
+                hook_name(hook),
+                t.packets,
+                t.bytes
+            );
         });
         Ok(())
     }

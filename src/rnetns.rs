@@ -20,13 +20,14 @@ mod lifecycle;
 mod netns;
 
 use ext::{
+    compat::rnetns_module,
     param::module_param,
     pernet::{pernet_callbacks, Registration},
     proc::NetProcEntry,
 };
 use netns::{NetState, HOOKS};
 
-module! {
+rnetns_module! {
     type: Rnetns,
     name: "rnetns",
     author: "rnetns developers",

@@ -1,19 +1,91 @@
 #!/bin/bash
 # Checks of the source tree and build, run on the host by scripts/test.sh
-# after the module is built against $KDIR. Speaks KTAP like the VM tests.
+# after the module is built (scripts/build-module.sh) against the normal
+# test kernel of each kernel in $RNETNS_CHECK_KERNELS. Speaks KTAP like the
+# VM tests.
+source "$(dirname "$0")/../scripts/lib.sh"
 source "$(dirname "$0")/lib.sh"
+set +eu +o pipefail
 cd "$RNETNS_TOP" || exit 1
 LOGS=${RNETNS_LOGS:-/tmp}
+read -ra KERNELS <<<"${RNETNS_CHECK_KERNELS:-$RNETNS_KERNEL}"
 
-t_rustfmt() { make -s rustfmtcheck; }
+# The module's build copy for kernel $1 (made by scripts/build-module.sh).
+bdir() { echo "$RNETNS_CACHE/build/$1-normal"; }
+kmake() {
+	local k=$1
+	shift
+	make -C "$(bdir "$k")" -s KDIR="$(RNETNS_KERNEL=$k rnetns_kdir normal)" "$@"
+}
+
+t_rustfmt() {
+	find src -name '*.rs' ! -name '*_generated.rs' -print0 |
+		xargs -0 rustfmt --edition 2021 --config-path .rustfmt.toml --check
+}
 
 t_clippy() {
 	# rustc, clippy and C warnings are errors; every item is documented.
-	make -s clippy >"$LOGS/clippy.log" 2>&1 || { tail -n 40 "$LOGS/clippy.log"; return 1; }
-	! grep -E '^(warning|error)' "$LOGS/clippy.log" || return 1
+	local k=$1 logf=$LOGS/clippy-$1.log
+	kmake "$k" clippy >"$logf" 2>&1 || { tail -n 40 "$logf"; return 1; }
+	! grep -E '^(warning|error)' "$logf" || return 1
 }
 
-t_rustdoc() { make -s rustdoc >"$LOGS/rustdoc.log" 2>&1 || { tail -n 30 "$LOGS/rustdoc.log"; return 1; }; }
+t_rustdoc() {
+	local k=$1 logf=$LOGS/rustdoc-$1.log
+	kmake "$k" rustdoc >"$logf" 2>&1 || { tail -n 30 "$logf"; return 1; }
+}
+
+t_rust_analyzer() {
+	local k=$1 logf=$LOGS/rust-analyzer-$1.log
+	kmake "$k" rust-analyzer >"$logf" 2>&1 || { tail -n 30 "$logf"; return 1; }
+	python3 - "$(bdir "$k")/rust-project.json" <<'PY' || return 1
+import json, sys
+p = json.load(open(sys.argv[1]))
+names = [c["display_name"] for c in p["crates"]]
+assert "rnetns" in names and "kernel" in names, names
+PY
+}
+
+t_world_writable_param_refused() {
+	# module_param! refuses a world-writable mode at build time, as the C
+	# module_param() does.
+	local k=${KERNELS[0]} dir logf=$LOGS/param-perm.log
+	dir=$(mktemp -d)
+	rsync -a --filter=':- .gitignore' --exclude .git --exclude results "$RNETNS_TOP/" "$dir/"
+	sed -i 's/^    0o444,$/    0o666,/' "$dir/src/rnetns.rs"
+	grep -q '0o666' "$dir/src/rnetns.rs" || { rm -rf "$dir"; fail "no 0o444 parameter to change"; return 1; }
+	if make -C "$dir" -s KDIR="$(RNETNS_KERNEL=$k rnetns_kdir normal)" >"$logf" 2>&1; then
+		rm -rf "$dir"
+		fail "a world-writable module parameter built"
+		return 1
+	fi
+	rm -rf "$dir"
+	grep -q 'writable by others' "$logf" || { tail -n 20 "$logf"; return 1; }
+}
+
+t_clone_location() {
+	# From a clone in a 0700 directory whose path has a space in it, under
+	# /tmp (which the guest mounts a tmpfs over): the module builds and an
+	# unprivileged guest user can run the test helpers.
+	local base clone out rc=0
+	base=$(mktemp -d /tmp/rnetns-clone.XXXXXX)
+	clone="$base/home dir/rnetns"
+	mkdir -p "$clone"
+	chmod 0700 "$base" "$base/home dir"
+	rsync -a --filter=':- .gitignore' --exclude results "$RNETNS_TOP/" "$clone/"
+	out=$(RNETNS_KERNEL=${KERNELS[0]} "$clone/scripts/build-module.sh" normal 2>&1) || { echo "$out"; rm -rf "$base"; return 1; }
+	"$clone/qemu/run" --kernel "${KERNELS[0]}" -- sh -c '
+		set -e
+		insmod "$0"
+		got=$(setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Ur unshare -n \
+			/usr/bin/python3 "$RNETNS_TOP/tests/nsutil.py" write /proc/net/rnetns bogus reset |
+			tr "\n" " ")
+		[ "$got" = "EINVAL ok " ] || { echo "unprivileged writes: got \"$got\""; exit 1; }
+		rmmod rnetns
+		echo "clone location: ok ($RNETNS_TOP)"' "$out" >"$LOGS/clone-location.log" 2>&1 || rc=$?
+	rm -rf "$base"
+	[ "$rc" = 0 ] || { tail -n 20 "$LOGS/clone-location.log"; return 1; }
+}
 
 t_unsafe_confined() {
 	# Only the abstraction layer (src/ext) may contain unsafe code; the crate
@@ -57,9 +129,9 @@ t_c_helpers_are_wrappers() {
 }
 
 t_install() {
-	local root
+	local root k=${KERNELS[0]}
 	root=$(mktemp -d)
-	make -s install INSTALL_MOD_PATH="$root" >/dev/null 2>"$LOGS/install.log" || { cat "$LOGS/install.log"; return 1; }
+	kmake "$k" install INSTALL_MOD_PATH="$root" >/dev/null 2>"$LOGS/install.log" || { cat "$LOGS/install.log"; return 1; }
 	local ko
 	ko=$(find "$root" -name rnetns.ko)
 	[ -n "$ko" ] && grep -q 'rnetns.ko' "$root"/lib/modules/*/modules.dep || fail "not installed: $(find "$root")"
@@ -75,10 +147,15 @@ t_gitignore() {
 	[ -z "$new" ] || fail "build products not ignored: $new"
 }
 
-ktap_plan 8
+ktap_plan $((7 + 3 * ${#KERNELS[@]}))
 run_test "rustfmt: no diff" t_rustfmt
-run_test "clippy: no rustc, clippy or C warning; every item documented" t_clippy
-run_test "rustdoc renders the module's documentation without warnings" t_rustdoc
+for k in "${KERNELS[@]}"; do
+	run_test "clippy ($k): no rustc, clippy or C warning; every item documented" t_clippy "$k"
+	run_test "rustdoc ($k) renders the module's documentation without warnings" t_rustdoc "$k"
+	run_test "rust-analyzer ($k): rust-project.json has the rnetns and kernel crates" t_rust_analyzer "$k"
+done
+run_test "module_param! refuses a world-writable mode at build time" t_world_writable_param_refused
+run_test "from a clone in a 0700 directory with a space in its path, under /tmp" t_clone_location
 run_test "unsafe only in the abstraction layer (src/ext)" t_unsafe_confined
 run_test "every unsafe block has // SAFETY:, every unsafe fn # Safety" t_safety_comments
 run_test "C helpers are one-line wrappers" t_c_helpers_are_wrappers

@@ -16,6 +16,12 @@
     unsafe_op_in_unsafe_fn,
     unnecessary_transmutes,
     clippy::all,
+    clippy::as_ptr_cast_mut,
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ptr_cast_constness,
+    clippy::ref_as_ptr,
     clippy::missing_docs_in_private_items,
     clippy::undocumented_unsafe_blocks
 )]

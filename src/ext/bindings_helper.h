@@ -17,3 +17,10 @@
 #include <net/netns/generic.h>
 
 #include "helpers.h"
+
+/*
+ * Offsets computed by the C compiler, for the packet path's inline
+ * net_generic() (bindgen cannot lay out struct net on every kernel).
+ */
+const size_t RNETNS_CONST_NET_GEN = offsetof(struct net, gen);
+const size_t RNETNS_CONST_NET_GENERIC_PTR = offsetof(struct net_generic, ptr);

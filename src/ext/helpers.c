@@ -20,6 +20,26 @@ void *rnetns_net_generic(const struct net *net, unsigned int id)
 	return net_generic(net, id);
 }
 
+unsigned int rnetns_net_inum(const struct net *net)
+{
+	return net->ns.inum;
+}
+
+u64 rnetns_net_cookie(const struct net *net)
+{
+	return net->net_cookie;
+}
+
+struct user_namespace *rnetns_net_user_ns(const struct net *net)
+{
+	return net->user_ns;
+}
+
+struct proc_dir_entry *rnetns_net_proc_net(const struct net *net)
+{
+	return net->proc_net;
+}
+
 struct net *rnetns_seq_file_single_net(struct seq_file *seq)
 {
 	return seq_file_single_net(seq);

@@ -10,9 +10,15 @@
 
 struct file;
 struct net;
+struct proc_dir_entry;
+struct user_namespace;
 struct seq_file;
 
 void *rnetns_net_generic(const struct net *net, unsigned int id);
+unsigned int rnetns_net_inum(const struct net *net);
+u64 rnetns_net_cookie(const struct net *net);
+struct user_namespace *rnetns_net_user_ns(const struct net *net);
+struct proc_dir_entry *rnetns_net_proc_net(const struct net *net);
 struct net *rnetns_seq_file_single_net(struct seq_file *seq);
 struct net *rnetns_file_single_net(struct file *file);
 void *rnetns_seq_pde_data(const struct seq_file *seq);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Safe abstractions over the kernel C APIs rnetns needs that the `kernel`
-//! crate of Linux 6.12 does not wrap: network namespaces and their
-//! `pernet_operations`, per-namespace proc files and seq_file output.
+//! crate does not wrap (on 6.12 nor 7.2): network namespaces and their
+//! `pernet_operations`, per-namespace netfilter hooks and proc files,
+//! per-CPU counters and module parameters with string values. One file per
+//! kernel subsystem; the differences between kernels live in [`compat`].
 //!
 //! This is the only part of the module that contains `unsafe` code. It is
 //! shaped like the `kernel` crate: C objects are wrapped in
@@ -11,6 +13,7 @@
 //! uses these types without any `unsafe`.
 
 pub(crate) mod bindings;
+pub(crate) mod compat;
 pub(crate) mod net;
 pub(crate) mod netfilter;
 pub(crate) mod param;

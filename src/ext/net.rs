@@ -11,8 +11,8 @@ use kernel::types::Opaque;
 /// A network namespace.
 ///
 /// Wraps the C `struct net`. Code outside the abstraction layer only sees it
-/// by reference, handed out by the callbacks of [`super::pernet`] and
-/// [`super::proc`].
+/// by reference, handed out by the callbacks of [`super::pernet`],
+/// [`super::netfilter`] and [`super::proc`].
 ///
 /// # Invariants
 ///
@@ -41,8 +41,8 @@ impl Net {
     }
 
     /// The pointer in slot `id` of this namespace's `net_generic` array, as
-    /// `net_generic()` returns it but without the call and without taking
-    /// the RCU read lock: for the packet path, which holds it already.
+    /// `net_generic()` returns it, inlined, for the packet path: without the
+    /// call, and without taking the RCU read lock, which the caller holds.
     ///
     /// # Safety
     ///
@@ -51,36 +51,47 @@ impl Net {
     /// namespace (so that its array has slot `id`).
     #[inline(always)]
     pub(crate) unsafe fn generic_rcu(&self, id: u32) -> *mut c_void {
-        // `gen` is RCU-protected: loaded once, as `rcu_dereference()` does.
-        // SAFETY: the namespace is allocated (type invariant); the caller
-        // holds the RCU read lock and the array has slot `id` (contract).
+        // `net->gen` is RCU-protected: loaded once with a volatile load, as
+        // `rcu_dereference()` does (without its lockdep check). The offsets
+        // are the C compiler's (`bindings_helper.h`): bindgen cannot lay
+        // out `struct net` on every kernel.
+        // SAFETY: the namespace is allocated (type invariant) and `gen` is at
+        // that offset in it; the caller holds the RCU read lock, so the array
+        // `gen` points to stays allocated, and it has slot `id` (contract).
         unsafe {
-            let gen = core::ptr::read_volatile(core::ptr::addr_of!((*self.as_raw()).gen));
-            *(*gen)
-                .__bindgen_anon_1
-                .__bindgen_anon_1
-                .as_ref()
-                .ptr
-                .as_ptr()
+            let net = self.as_raw().cast::<u8>();
+            let gen = core::ptr::read_volatile(
+                net.add(bindings::RNETNS_CONST_NET_GEN)
+                    .cast::<*const u8>(),
+            );
+            *gen.add(bindings::RNETNS_CONST_NET_GENERIC_PTR)
+                .cast::<*mut c_void>()
                 .add(id as usize)
         }
     }
 
     /// The namespace's inode number, as `stat -L /proc/<pid>/ns/net` shows.
     ///
-    /// Assigned before any pernet `init` runs and never changed afterwards.
+    /// Assigned before any module's pernet `init` runs (by the netns core's
+    /// own first pernet operations, or when the namespace is allocated) and
+    /// never changed while the namespace lives.
     pub(crate) fn inum(&self) -> u32 {
         // SAFETY: by the type invariant the namespace is allocated; `ns.inum`
-        // is written once in `preinit_net()`, before it is shared.
-        unsafe { (*self.as_raw()).ns.inum }
+        // is written before any module's pernet callback can see the
+        // namespace and not written again until it is freed.
+        unsafe { bindings::rnetns_net_inum(self.as_raw()) }
     }
 
     /// The namespace's cookie: a number unique for the life of the system
     /// (the one `SO_NETNS_COOKIE` returns).
+    ///
+    /// Assigned by `setup_net()` before it calls any pernet `init`, or when
+    /// the namespace is allocated, and never changed afterwards.
     pub(crate) fn cookie(&self) -> u64 {
         // SAFETY: by the type invariant the namespace is allocated;
-        // `net_cookie` is written once in `preinit_net()`, before it is shared.
-        unsafe { (*self.as_raw()).net_cookie }
+        // `net_cookie` is written before any pernet callback can see the
+        // namespace and not written again.
+        unsafe { bindings::rnetns_net_cookie(self.as_raw()) }
     }
 
     /// Whether this is `init_net`, the namespace the system booted in.
@@ -92,14 +103,15 @@ impl Net {
     pub(crate) fn user_ns(&self) -> *mut bindings::user_namespace {
         // SAFETY: by the type invariant the namespace is allocated; `user_ns`
         // is set at creation and never changed.
-        unsafe { (*self.as_raw()).user_ns }
+        unsafe { bindings::rnetns_net_user_ns(self.as_raw()) }
     }
 
     /// The namespace's `/proc/net` directory.
     pub(crate) fn proc_net(&self) -> *mut bindings::proc_dir_entry {
         // SAFETY: by the type invariant the namespace is allocated; `proc_net`
-        // is created before pernet subsystems are initialised and removed
-        // after they have exited.
-        unsafe { (*self.as_raw()).proc_net }
+        // is created by the proc core's own pernet operations, which are
+        // registered before any module's and so initialised before and
+        // exited after them.
+        unsafe { bindings::rnetns_net_proc_net(self.as_raw()) }
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! C header: [`include/linux/moduleparam.h`](srctree/include/linux/moduleparam.h)
 
-use super::bindings;
+use super::{bindings, compat};
 use core::fmt::{self, Write};
 use kernel::prelude::*;
 
@@ -73,8 +73,9 @@ pub(crate) unsafe fn set_trampoline<P: Param>(param: &'static P, val: *const u8)
     let value: &[u8] = if val.is_null() {
         b""
     } else {
-        // SAFETY: the kernel passes a NUL-terminated string.
-        unsafe { CStr::from_char_ptr(val).as_bytes() }
+        // SAFETY: the kernel passes a NUL-terminated string that lives for
+        // the call.
+        unsafe { compat::c_str_bytes(val) }
     };
     match param.set(value) {
         Ok(()) => 0,
@@ -97,6 +98,27 @@ pub(crate) unsafe fn get_trampoline<P: Param>(param: &'static P, buf: *mut u8) -
     out.len as i32
 }
 
+/// `perm`, if it is a mode the kernel's `module_param()` accepts (its
+/// `VERIFY_OCTAL_PERMISSIONS`): at most 0777, readable by the user if by
+/// the group, by the group if by others, writable by the user if by the
+/// group, and never by others. Anything else fails the build.
+pub(crate) const fn verify_perm(perm: u16) -> u16 {
+    assert!(perm <= 0o777, "module parameter mode above 0777");
+    assert!(
+        (perm >> 6) & 4 >= (perm >> 3) & 4 && (perm >> 3) & 4 >= perm & 4,
+        "module parameter readable by group or others but not by its user"
+    );
+    assert!(
+        (perm >> 6) & 2 >= (perm >> 3) & 2,
+        "module parameter writable by its group but not by its user"
+    );
+    assert!(
+        perm & 2 == 0,
+        "module parameter writable by others (module_param() refuses it)"
+    );
+    perm
+}
+
 /// The bytes of `s` as an array, for `.modinfo` entries.
 pub(crate) const fn bytes<const N: usize>(s: &str) -> [u8; N] {
     let mut out = [0u8; N];
@@ -109,6 +131,9 @@ pub(crate) const fn bytes<const N: usize>(s: &str) -> [u8; N] {
 }
 
 /// Exposes a `static` [`Param`] as a module parameter.
+///
+/// The mode is checked at build time as the C `module_param()` checks it
+/// ([`verify_perm`]): a world-writable parameter does not build.
 ///
 /// ```ignore
 /// module_param!(HOOKS, Selection, "hooks", 0o444, "which hook points to count");
@@ -160,7 +185,7 @@ macro_rules! module_param {
                 // address is used.
                 mod_: unsafe { __this_module.get().cast::<bindings::module>() },
                 ops: &OPS.0,
-                perm: $perm,
+                perm: const { param::verify_perm($perm) },
                 level: -1,
                 flags: 0,
                 __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 {

@@ -33,7 +33,8 @@ pub(crate) struct Totals {
 /// `ptr` is a per-CPU pointer returned by `__alloc_percpu` for `last + 1`
 /// consecutive `Totals`, freed only in `drop`.
 pub(crate) struct PerCpuCounters {
-    /// The per-CPU pointer (an offset from each CPU's per-CPU base).
+    /// The per-CPU pointer (with SMP an offset from each CPU's per-CPU base,
+    /// without it the address of the only copy).
     ptr: NonNull<Totals>,
     /// The index of the last counter in the block.
     last: usize,
@@ -123,21 +124,21 @@ impl Drop for PerCpuCounters {
 }
 
 /// `this_cpu_add(pcp->packets, 1); this_cpu_add(pcp->bytes, bytes);`: on
-/// x86_64 two `add` instructions relative to the per-CPU segment, each safe
-/// against preemption and interrupts.
+/// x86_64 two `add` instructions, each safe against preemption and
+/// interrupts.
 ///
 /// # Safety
 ///
 /// `pcp` must be a per-CPU pointer to a live `Totals`.
 #[inline(always)]
 unsafe fn this_cpu_add_totals(pcp: *mut Totals, bytes: u64) {
-    // On x86_64 a per-CPU pointer is an offset from the current CPU's %gs
+    const { assert!(core::mem::offset_of!(Totals, bytes) == 8) };
+    // With SMP a per-CPU pointer is an offset from the current CPU's %gs
     // base, which is what `this_cpu_add` compiles to.
-    #[cfg(CONFIG_X86_64)]
+    #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
     // SAFETY: `packets` and `bytes` are at offsets 0 and 8 of the `repr(C)`
     // `Totals`, which the caller guarantees is a live per-CPU object.
     unsafe {
-        const { assert!(core::mem::offset_of!(Totals, bytes) == 8) };
         core::arch::asm!(
             "add qword ptr gs:[{pcp}], 1",
             "add qword ptr gs:[{pcp} + 8], {bytes}",
@@ -146,10 +147,27 @@ unsafe fn this_cpu_add_totals(pcp: *mut Totals, bytes: u64) {
             options(nostack),
         );
     }
-    #[cfg(not(CONFIG_X86_64))]
-    // SAFETY: the caller guarantees that `pcp` is a live per-CPU pointer.
+    // Without SMP there is one copy and a per-CPU pointer is its address:
+    // `this_cpu_add` is a plain `add`, still one instruction each.
+    #[cfg(all(CONFIG_X86_64, not(CONFIG_SMP)))]
+    // SAFETY: as above; here `pcp` is the address of the only copy.
     unsafe {
-        bindings::rnetns_this_cpu_add_u64(core::ptr::addr_of_mut!((*pcp).packets), 1);
-        bindings::rnetns_this_cpu_add_u64(core::ptr::addr_of_mut!((*pcp).bytes), bytes);
+        core::arch::asm!(
+            "add qword ptr [{pcp}], 1",
+            "add qword ptr [{pcp} + 8], {bytes}",
+            pcp = in(reg) pcp,
+            bytes = in(reg) bytes,
+            options(nostack),
+        );
+    }
+    // Elsewhere the C helper; the field addresses are computed by offset,
+    // since a per-CPU pointer need not point into this address space.
+    #[cfg(not(CONFIG_X86_64))]
+    // SAFETY: the caller guarantees that `pcp` is a live per-CPU `Totals`,
+    // whose `bytes` is 8 bytes in.
+    unsafe {
+        let bytes_pcp = pcp.cast::<u8>().wrapping_add(8).cast::<u64>();
+        bindings::rnetns_this_cpu_add_u64(pcp.cast::<u64>(), 1);
+        bindings::rnetns_this_cpu_add_u64(bytes_pcp, bytes);
     }
 }

@@ -2,10 +2,16 @@
 
 //! Per-network-namespace state through `struct pernet_operations`.
 //!
-//! A type implementing [`Operations`] gets one instance per network namespace,
-//! stored by the netns core in the namespace's `net_generic` slot (`.id` and
-//! `.size` of the operations), plus, if it asks for one, a file in that
-//! namespace's `/proc/net` that shows and updates that instance only.
+//! A type implementing [`Operations`] gets one instance per network
+//! namespace, stored by the netns core in the namespace's `net_generic` slot
+//! (`.id` and `.size` of the operations), the way C subsystems keep theirs
+//! (`net_generic(net, my_net_id)`).
+//!
+//! What the state hands to other kernel subsystems for the namespace (its
+//! netfilter hooks, its `/proc/net` file) is an [`Attachment`], made by the
+//! abstraction of that subsystem ([`super::netfilter::NetHooks`],
+//! [`super::proc::NetFile`]) and owned by the registration, so that nothing
+//! the kernel can still reach outlives the state it points to.
 //!
 //! C header: [`include/net/net_namespace.h`](srctree/include/net/net_namespace.h)
 //!
@@ -14,75 +20,130 @@
 //! For each namespace, existing ones when the operations are registered and
 //! new ones afterwards, the netns core allocates a zeroed slot and calls
 //! `init`, which initialises the state in place in the slot with
-//! [`Operations::init`] (the slot never moves, so the state may be pinned),
-//! registers the registration's netfilter hooks in the namespace (one set of
-//! `nf_hook_ops`, [`Operations::hook_points`], shared by every namespace; the
-//! hook finds the state through `net_generic` and calls
-//! [`Operations::observe`]) and then creates the proc file. When the
-//! namespace dies (or the operations are unregistered) the core calls
-//! `pre_exit` for a batch of namespaces, which unregisters the hooks; it then
-//! waits for one RCU grace period, so no packet is left inside a hook, and
-//! calls `exit`, which removes the proc file (waiting for readers and writers
-//! in progress), calls [`Operations::exit`] and drops the state in place; the
-//! core then frees the slot. If `init` fails after registering the hooks,
-//! they are unregistered and a grace period passes before the state is
-//! dropped.
+//! [`Operations::init`] (the slot never moves, so the state may be pinned)
+//! and then makes its [`Operations::Attached`]. When the namespace dies (or
+//! the operations are unregistered) the core calls `pre_exit` for a batch of
+//! namespaces, which calls [`Operations::pre_exit`] and detaches the
+//! attachments ([`Attachment::detach`]: netfilter hooks are unregistered
+//! there); it then waits for one RCU grace period and calls `exit`, which
+//! drops the attachments (a proc file is removed, waiting for its readers
+//! and writers), calls [`Operations::exit`] and drops the state in place;
+//! the core then frees the slot. If `init` fails after some attachments were
+//! made, they are dropped (each waits for what it needs) before the state.
 //!
 //! # Locking
 //!
 //! The callbacks of one namespace never run concurrently with each other, but
 //! those of different namespaces may run in parallel on several CPUs: shared
-//! state needs its own locking. `show` and `write` may run concurrently with
-//! each other and with packet processing, never before `init` has finished or
-//! after `exit` has started.
+//! state needs its own locking. Attachments may call into the state
+//! concurrently with each other from `init` on (after the state is
+//! initialised) until `exit`.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! static ID: pernet::Id = pernet::Id::new();
+//!
+//! #[pin_data]
+//! struct MyNet {
+//!     #[pin]
+//!     lock: Mutex<u64>,
+//! }
+//!
+//! impl pernet::Operations for MyNet {
+//!     const ID: &'static pernet::Id = &ID;
+//!     type Attached = ();
+//!     fn init(_net: &Net) -> impl PinInit<Self, Error> + '_ {
+//!         pin_init!(Self { lock <- new_mutex!(0) })
+//!     }
+//! }
+//!
+//! // In the module's `init`; dropping it unregisters.
+//! let reg = pernet::Registration::<MyNet>::register(&CALLBACKS)?;
+//! ```
 
-use super::{
-    bindings,
-    net::Net,
-    netfilter::{self, Dispatch, Family, HookOps, HookPoint, SkBuff},
-    proc::{NetProcEntry, ProcFile, SeqFile, WriteContext, WriteFn},
-    time,
-};
+use super::{bindings, net::Net, time};
 use core::{
     cell::UnsafeCell,
-    ffi::c_void,
     marker::PhantomData,
     mem::MaybeUninit,
-    sync::atomic::{AtomicBool, AtomicPtr, Ordering},
+    pin::Pin,
+    sync::atomic::{AtomicBool, Ordering},
 };
 use kernel::{error::to_result, prelude::*, types::Opaque};
 
 /// Proof that the code holding it runs in a `pre_exit` callback: the netns
 /// core waits for an RCU grace period before the matching `exit`, so what is
 /// unpublished now may be freed in `exit` without a grace period of its own.
+///
+/// Only the pernet callbacks make one.
 pub(crate) struct PreExit(());
+
+/// What a namespace's state hands to another kernel subsystem (netfilter
+/// hooks, a proc file), made right after the state is initialised and owned
+/// by the pernet registration until the namespace's `exit`.
+///
+/// `()` attaches nothing; a pair attaches both, the first one first.
+///
+/// # Safety
+///
+/// Implementors may let the kernel reach `state` (through the namespace's
+/// `net_generic` slot or a pointer to it) from `attach` until the attachment
+/// is dropped, and no longer: when `drop` returns, nothing may use the state
+/// any more, unless [`Attachment::detach`] was called, in which case RCU
+/// readers may still use it for one grace period (which the netns core waits
+/// for before the drop).
+pub(crate) unsafe trait Attachment<T>: Sized + Send + Sync {
+    /// Attaches `state`, the initialised state of `net`. May sleep.
+    ///
+    /// # Safety
+    ///
+    /// Only for the pernet callbacks: `state` is the state of `net` in the
+    /// slot of `T`'s registration; it stays initialised and pinned until
+    /// the returned attachment is dropped.
+    unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self>;
+
+    /// Unpublishes what RCU readers find, in `pre_exit`; the core waits for
+    /// a grace period before the attachment is dropped.
+    fn detach(&self, _net: &Net, _token: &PreExit) {}
+}
+
+// SAFETY: attaches nothing.
+unsafe impl<T> Attachment<T> for () {
+    unsafe fn attach(_net: &Net, _state: Pin<&T>) -> Result<Self> {
+        Ok(())
+    }
+}
+
+// SAFETY: `A` then `B`, each under its own contract; if `B` fails, `A` is
+// dropped, which undoes it completely (its contract).
+unsafe impl<T, A: Attachment<T>, B: Attachment<T>> Attachment<T> for (A, B) {
+    unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self> {
+        // SAFETY: the caller's contract, passed on.
+        let a = unsafe { A::attach(net, state)? };
+        // SAFETY: as above.
+        let b = unsafe { B::attach(net, state)? };
+        Ok((a, b))
+    }
+
+    fn detach(&self, net: &Net, token: &PreExit) {
+        self.1.detach(net, token);
+        self.0.detach(net, token);
+    }
+}
 
 /// Per-namespace operations and state.
 ///
 /// The implementing type is the state of one namespace.
 pub(crate) trait Operations: Sized + Send + Sync + 'static {
-    /// The `/proc/net` file each namespace gets, if any. It shows
-    /// [`Operations::show`] and takes writes through [`Operations::write`].
-    const PROC_FILE: Option<ProcFile> = None;
+    /// The storage of the `net_generic` id of this type's registration: a
+    /// constant, so every callback and attachment finds the same slot. A
+    /// second registration using the same storage fails with `EBUSY`.
+    const ID: &'static Id;
 
-    /// The storage of the `net_generic` id of this type's registration.
-    fn id() -> &'static Id;
-
-    /// The netfilter hook points at which every namespace's state observes
-    /// packets, through [`Operations::observe`]. Called once, when the
-    /// operations are registered; the hooks are registered in a namespace
-    /// once its state is initialised and unregistered in `pre_exit`.
-    fn hook_points() -> impl Iterator<Item = (Family, HookPoint)> {
-        core::iter::empty()
-    }
-
-    /// Looks at a packet crossing hook point `index` (its position in
-    /// [`Operations::hook_points`]) in this state's namespace.
-    ///
-    /// Runs on the packet path, in any context, under `rcu_read_lock()`: it
-    /// must not sleep and should be as cheap as possible. It cannot change or
-    /// drop the packet.
-    fn observe(&self, _index: usize, _skb: &SkBuff) {}
+    /// What each namespace's state attaches to other subsystems once it is
+    /// initialised.
+    type Attached: Attachment<Self>;
 
     /// The initialiser of the state of a namespace being created (or
     /// existing when the operations are registered). The state is
@@ -91,52 +152,36 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     /// creation (or the registration) fail.
     fn init(net: &Net) -> impl PinInit<Self, Error> + '_;
 
-    /// Called first when the namespace is torn down. An RCU grace period
-    /// separates it from [`Operations::exit`]: unpublish here what RCU
-    /// readers (packet hooks) may still reach.
+    /// Called first when the namespace is torn down, before the attachments
+    /// are detached. An RCU grace period separates it from
+    /// [`Operations::exit`].
     fn pre_exit(&self, _net: &Net, _token: &PreExit) {}
 
-    /// Called last, after the proc file is gone and before the state is
+    /// Called last, after the attachments are gone and before the state is
     /// dropped.
     fn exit(&self, _net: &Net) {}
 
     /// Called as the `init` callback of `net` ends, with its result and how
-    /// long the whole callback took (state, hooks and proc file), for
-    /// tracing and statistics.
+    /// long the whole callback took (state and attachments), for tracing
+    /// and statistics.
     fn init_done(_net: &Net, _result: &Result, _duration_ns: u64) {}
 
     /// Called as the `exit` callback of `net` ends, once the state is gone,
     /// with how long the callback took.
     fn exit_done(_net: &Net, _duration_ns: u64) {}
-
-    /// Shows the state in the namespace's proc file.
-    fn show(&self, _net: &Net, _m: &SeqFile) -> Result {
-        Ok(())
-    }
-
-    /// Takes a write to the namespace's proc file: `input` is the whole
-    /// buffer of one `write(2)` (1 to `PAGE_SIZE - 1` bytes).
-    fn write(&self, _ctx: &WriteContext<'_>, _input: &[u8]) -> Result {
-        Err(EINVAL)
-    }
 }
 
-/// The static storage of one registration: the `net_generic` id the netns
-/// core assigns, and where the callbacks find the registration's hook ops.
+/// The static storage of one registration's `net_generic` id.
 ///
 /// # Invariants
 ///
 /// `id` is only written by `register_pernet_subsys` while `in_use` is set by
-/// the one [`Registration`] using it. `hooks` points to that registration's
-/// [`HookOps`] from before `register_pernet_subsys` until after
-/// `unregister_pernet_subsys`.
+/// the one [`Registration`] using it, before any callback of it runs.
 pub(crate) struct Id {
     /// The id, written by `register_pernet_subsys` (`*ops->id`).
     id: Opaque<u32>,
     /// Whether a [`Registration`] uses this storage.
     in_use: AtomicBool,
-    /// The hook ops of the [`Registration`] using this storage.
-    hooks: AtomicPtr<HookOps>,
 }
 
 // SAFETY: `id` is written once by the netns core during registration, before
@@ -149,15 +194,14 @@ impl Id {
         Self {
             id: Opaque::new(0),
             in_use: AtomicBool::new(false),
-            hooks: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 
     /// The id the core assigned.
     #[inline(always)]
     fn get(&self) -> u32 {
-        // SAFETY: read only from callbacks of the registration, after the
-        // core wrote it (type invariant).
+        // SAFETY: read only from callbacks of the registration and what it
+        // attached, after the core wrote it (type invariant).
         unsafe { *self.id.get() }
     }
 }
@@ -167,49 +211,21 @@ impl Id {
 /// # Invariants
 ///
 /// `value` is initialised while `ready` is set, and is pinned: it is dropped
-/// in place before the core frees the slot. `proc` and `hooked` are only
-/// touched by the `init`, `pre_exit` and `exit` callbacks of the slot's
-/// namespace, which the netns core serialises. The registration's hooks are
-/// registered in the namespace only while `hooked` is set, and `value` stays
-/// initialised until an RCU grace period after they are unregistered.
+/// in place before the core frees the slot. `attached` is only touched by
+/// the `init`, `pre_exit` and `exit` callbacks of the slot's namespace, which
+/// the netns core serialises; it is `Some` only while `value` is initialised.
 #[repr(C)]
-struct Slot<T> {
+struct Slot<T: Operations> {
     /// Whether `value` is initialised.
     ready: AtomicBool,
-    /// Whether the registration's hooks are registered in the namespace.
-    hooked: UnsafeCell<bool>,
-    /// The namespace's proc file, if `T` has one and it is created.
-    proc: UnsafeCell<Option<NetProcEntry>>,
+    /// What the state attached, dropped before the state.
+    attached: UnsafeCell<Option<T::Attached>>,
     /// The namespace's state.
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
-/// Passes the packets of `T`'s hooks to the state of their namespace.
-struct Packets<T>(PhantomData<T>);
-
-impl<T: Operations> Dispatch for Packets<T> {
-    /// Calls [`Operations::observe`] on the state of `net`.
-    ///
-    /// # Safety
-    ///
-    /// As for [`Dispatch::observe`].
-    #[inline(always)]
-    unsafe fn observe(net: &Net, index: usize, skb: &SkBuff) {
-        // The hooks of `Packets<T>` belong to the one registration of `T`
-        // (`Registration::register`), so `T::id()` has a slot in `net`.
-        // SAFETY: the caller is such a hook, under the RCU read lock, and the
-        // value is initialised while the hooks are registered in `net` and a
-        // grace period after (`Slot` invariant; `Dispatch::observe`).
-        let value = unsafe {
-            let slot = &*net.generic_rcu(T::id().get()).cast::<Slot<T>>();
-            (*slot.value.get()).assume_init_ref()
-        };
-        value.observe(index, skb);
-    }
-}
-
 /// The named `extern "C"` callbacks of one [`Operations`] type, made by
-/// [`pernet_callbacks!`] so that they have readable symbol names for kprobes.
+/// [`pernet_callbacks!`] so that they have readable symbol names.
 pub(crate) struct Callbacks<T> {
     /// Calls [`Registration::init`].
     init: unsafe extern "C" fn(*mut bindings::net) -> i32,
@@ -307,14 +323,11 @@ pub(crate) use pernet_callbacks;
 ///
 /// # Invariants
 ///
-/// `ops` is registered with the netns core, with `T::id()` as its id, until
-/// `drop`; `T::id().hooks` points to `hooks` until then.
+/// `ops` is registered with the netns core, with `T::ID` as its id storage
+/// (reserved through its `in_use` flag), until `drop`.
 pub(crate) struct Registration<T: Operations> {
     /// The C operations, linked into the core's list while registered.
     ops: Pin<KBox<Opaque<bindings::pernet_operations>>>,
-    /// The hook ops every namespace registers, in `T::hook_points()` order;
-    /// the callbacks reach them through `T::id()`.
-    _hooks: KBox<HookOps>,
     /// The operations are those of `T`.
     _t: PhantomData<T>,
 }
@@ -328,30 +341,17 @@ unsafe impl<T: Operations> Sync for Registration<T> {}
 impl<T: Operations> Registration<T> {
     /// Registers the operations and sets up every existing namespace.
     ///
-    /// Fails with `EBUSY` if `T::id()` is already in use by a registration.
+    /// Fails with `EBUSY` if `T::ID` is already in use by a registration.
     /// Must be called from a context that may sleep.
     pub(crate) fn register(callbacks: &'static Callbacks<T>) -> Result<Self> {
         const {
             // kzalloc() aligns slots to ARCH_KMALLOC_MINALIGN (8 on x86_64).
             assert!(core::mem::align_of::<Slot<T>>() <= 8);
         }
-        let id = T::id();
+        let id = T::ID;
         if id.in_use.swap(true, Ordering::AcqRel) {
             return Err(EBUSY);
         }
-        let hooks = match HookOps::new::<Packets<T>>(T::hook_points())
-            .and_then(|h| KBox::new(h, GFP_KERNEL).map_err(Error::from))
-        {
-            Ok(hooks) => hooks,
-            Err(e) => {
-                id.in_use.store(false, Ordering::Release);
-                return Err(e);
-            }
-        };
-        id.hooks.store(
-            core::ptr::from_ref::<HookOps>(&hooks).cast_mut(),
-            Ordering::Release,
-        );
         let ops = bindings::pernet_operations {
             init: Some(callbacks.init),
             pre_exit: Some(callbacks.pre_exit),
@@ -373,24 +373,33 @@ impl<T: Operations> Registration<T> {
             // INVARIANT: registered just above.
             Ok(ops) => Ok(Self {
                 ops,
-                _hooks: hooks,
                 _t: PhantomData,
             }),
             Err(e) => {
-                id.hooks.store(core::ptr::null_mut(), Ordering::Release);
                 id.in_use.store(false, Ordering::Release);
                 Err(e)
             }
         }
     }
 
-    /// The hook ops of the registration: only valid from the pernet
-    /// callbacks of the registered operations.
-    fn hooks<'a>() -> &'a HookOps {
-        // SAFETY: the callbacks run while the operations are registered, and
-        // `hooks` points to the registration's ops until they are
-        // unregistered (`Id` invariant).
-        unsafe { &*T::id().hooks.load(Ordering::Acquire) }
+    /// The state of `net`, for the packet path.
+    ///
+    /// # Safety
+    ///
+    /// The caller must be in an RCU read-side critical section, in code
+    /// that an [`Attachment`] of `net`'s state made reachable (a netfilter
+    /// hook registered in `net` by it), no later than one grace period after
+    /// [`Attachment::detach`].
+    #[inline(always)]
+    pub(crate) unsafe fn state_rcu(net: &Net) -> &T {
+        // SAFETY: the attachment made this code reachable only once `init`
+        // initialised the state in its slot, which stays initialised until
+        // a grace period after the attachment was detached (caller's
+        // contract, `Attachment` contract); the caller holds the RCU lock.
+        unsafe {
+            let slot = &*net.generic_rcu(T::ID.get()).cast::<Slot<T>>();
+            (*slot.value.get()).assume_init_ref()
+        }
     }
 
     /// The slot of `net`: only meaningful from the pernet callbacks of the
@@ -398,7 +407,7 @@ impl<T: Operations> Registration<T> {
     fn slot(net: &Net) -> *const Slot<T> {
         // SAFETY: `net` is alive; `net_generic` only reads the namespace's
         // RCU-protected array of slots under `rcu_read_lock()`.
-        unsafe { bindings::rnetns_net_generic(net.as_raw(), T::id().get()).cast() }
+        unsafe { bindings::rnetns_net_generic(net.as_raw(), T::ID.get()).cast() }
     }
 
     /// The `init` trampoline.
@@ -419,17 +428,15 @@ impl<T: Operations> Registration<T> {
         }
     }
 
-    /// Builds the state of `net` in its slot and publishes it.
+    /// Builds the state of `net` in its slot and attaches it.
     fn init_slot(net: &Net) -> Result {
         let slot = Self::slot(net).cast_mut();
         // SAFETY: this is `init` of our operations: the core allocated the
-        // slot (zeroed, suitably aligned, see `register`) and nothing else
-        // uses it until `init` has published it.
+        // slot (zeroed, suitably aligned, see `register`) for us alone.
         let slot = unsafe {
             slot.write(Slot {
                 ready: AtomicBool::new(false),
-                hooked: UnsafeCell::new(false),
-                proc: UnsafeCell::new(None),
+                attached: UnsafeCell::new(None),
                 value: UnsafeCell::new(MaybeUninit::uninit()),
             });
             &*slot
@@ -440,63 +447,27 @@ impl<T: Operations> Registration<T> {
         // SAFETY: nothing else uses the slot yet (see above); it is pinned.
         unsafe { T::init(net).__pinned_init((*slot.value.get()).as_mut_ptr())? };
         slot.ready.store(true, Ordering::Release);
-        if let Err(e) = Self::publish(net, slot) {
-            // SAFETY: only this namespace's callbacks use `hooked`/`proc`.
-            // Removing the entry waits for its readers, unhooking plus a
-            // grace period for packets: nothing refers to `value` afterwards.
-            unsafe {
-                drop((*slot.proc.get()).take());
-                if Self::unhook(net, slot) {
-                    netfilter::synchronize_rcu();
-                }
+        // SAFETY: `value` is initialised, never moves, and stays initialised
+        // until after the attachment is dropped (in `exit`, or just below).
+        let attached = unsafe {
+            let state = Pin::new_unchecked((*slot.value.get()).assume_init_ref());
+            T::Attached::attach(net, state)
+        };
+        match attached {
+            Ok(a) => {
+                // SAFETY: only this namespace's callbacks use `attached`.
+                unsafe { *slot.attached.get() = Some(a) };
+                Ok(())
             }
-            slot.ready.store(false, Ordering::Release);
-            // SAFETY: `value` is initialised and, as shown above, unshared.
-            unsafe { (*slot.value.get()).assume_init_drop() };
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    /// Registers the hooks in `net` and creates the proc file, for an
-    /// initialised slot.
-    fn publish(net: &Net, slot: &Slot<T>) -> Result {
-        // `value` stays initialised until `exit` (after `pre_exit` unhooked
-        // and a grace period) or a failed `init` (after unhooking and one).
-        // SAFETY: the hook ops live until the operations are unregistered,
-        // which unhooks every namespace first; `value` is initialised.
-        unsafe { Self::hooks().register(net)? };
-        // SAFETY: `hooked` is only used by this namespace's callbacks.
-        unsafe { *slot.hooked.get() = true };
-        if let Some(file) = T::PROC_FILE {
-            let data = core::ptr::from_ref(slot).cast_mut().cast::<c_void>();
-            let (show, write) = (Self::show, Some(Self::write as WriteFn));
-            // SAFETY: `data` is the slot, freed by the core after `exit`,
-            // which drops the entry first; `show`/`write` take it as a slot.
-            let entry = unsafe { NetProcEntry::create(net, file, show, write, data)? };
-            // SAFETY: `proc` is only used by this namespace's callbacks.
-            unsafe { *slot.proc.get() = Some(entry) };
-        }
-        Ok(())
-    }
-
-    /// Unregisters the hooks from `net` if they are registered, without
-    /// waiting for packets inside them.
-    ///
-    /// # Safety
-    ///
-    /// Only from the callbacks of `net`, whose slot `slot` is.
-    unsafe fn unhook(net: &Net, slot: &Slot<T>) -> bool {
-        // SAFETY: only this namespace's callbacks use `hooked` (caller's
-        // contract); set only while registered in `net`.
-        unsafe {
-            if !*slot.hooked.get() {
-                return false;
+            Err(e) => {
+                // A failed attachment undid itself completely (its contract):
+                // nothing refers to `value` any more.
+                slot.ready.store(false, Ordering::Release);
+                // SAFETY: `value` is initialised and, as shown above, unshared.
+                unsafe { (*slot.value.get()).assume_init_drop() };
+                Err(e)
             }
-            Self::hooks().unregister(net);
-            *slot.hooked.get() = false;
         }
-        true
     }
 
     /// The `pre_exit` trampoline.
@@ -509,16 +480,20 @@ impl<T: Operations> Registration<T> {
         // SAFETY: the core holds the namespace during `pre_exit`.
         let net = unsafe { Net::from_raw(net) };
         // SAFETY: `init` succeeded for this namespace, so the slot is
-        // allocated and initialised.
+        // allocated and written.
         let slot = unsafe { &*Self::slot(net) };
-        if slot.ready.load(Ordering::Acquire) {
-            // SAFETY: `ready` is set, so `value` is initialised.
-            let value = unsafe { (*slot.value.get()).assume_init_ref() };
-            value.pre_exit(net, &PreExit(()));
+        if !slot.ready.load(Ordering::Acquire) {
+            return;
         }
-        // SAFETY: called from this namespace's callback. The core waits for
-        // a grace period before `exit` frees `value`.
-        unsafe { Self::unhook(net, slot) };
+        let token = PreExit(());
+        // SAFETY: `ready` is set, so `value` is initialised; only this
+        // namespace's callbacks use `attached`.
+        unsafe {
+            (*slot.value.get()).assume_init_ref().pre_exit(net, &token);
+            if let Some(a) = &*slot.attached.get() {
+                a.detach(net, &token);
+            }
+        }
     }
 
     /// The `exit` trampoline.
@@ -532,74 +507,21 @@ impl<T: Operations> Registration<T> {
         // SAFETY: the core holds the namespace during `exit`.
         let net = unsafe { Net::from_raw(net) };
         // SAFETY: `init` succeeded for this namespace, so the slot is
-        // allocated and initialised.
+        // allocated and written.
         let slot = unsafe { &*Self::slot(net) };
-        // Removing the file waits for `show` and `write` in progress. The
-        // hooks were unregistered in `pre_exit`, a grace period ago; should
-        // they still be registered, unregister them and wait here.
-        // SAFETY: `proc` is only used by this namespace's callbacks; this is
-        // one of them.
-        unsafe {
-            drop((*slot.proc.get()).take());
-            if Self::unhook(net, slot) {
-                netfilter::synchronize_rcu();
-            }
-        }
+        // Dropping the attachments waits for whatever they still need (proc
+        // readers); `pre_exit` detached them a grace period ago.
+        // SAFETY: only this namespace's callbacks use `attached`.
+        drop(unsafe { (*slot.attached.get()).take() });
         if slot.ready.swap(false, Ordering::AcqRel) {
-            // SAFETY: `ready` was set, so `value` is initialised; the proc
-            // file is gone, so nothing else refers to it.
+            // SAFETY: `ready` was set, so `value` is initialised; nothing
+            // attached refers to it any more.
             unsafe {
                 (*slot.value.get()).assume_init_ref().exit(net);
                 (*slot.value.get()).assume_init_drop();
             }
         }
         T::exit_done(net, time::mono_ns().saturating_sub(start));
-    }
-
-    /// The seq_file `show` trampoline of the proc file.
-    ///
-    /// # Safety
-    ///
-    /// Only for the proc core, as `show` of a file made by `init`.
-    unsafe extern "C" fn show(m: *mut bindings::seq_file, _v: *mut c_void) -> i32 {
-        // SAFETY: the file's data is the slot (see `init`), initialised for
-        // as long as the file exists; the single-net seq_file holds a
-        // reference on its namespace while open.
-        let (value, net, m) = unsafe {
-            let slot = &*bindings::rnetns_seq_pde_data(m).cast::<Slot<T>>();
-            (
-                (*slot.value.get()).assume_init_ref(),
-                Net::from_raw(bindings::rnetns_seq_file_single_net(m)),
-                SeqFile::from_raw(m),
-            )
-        };
-        match value.show(net, m) {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
-        }
-    }
-
-    /// The `proc_write_t` trampoline of the proc file.
-    ///
-    /// # Safety
-    ///
-    /// Only for the proc core, as `write` of a file made by `init`, with a
-    /// NUL-terminated kernel copy of `size` bytes written by the user.
-    unsafe extern "C" fn write(file: *mut bindings::file, buf: *mut u8, size: usize) -> i32 {
-        // SAFETY: as in `show`; `buf` holds `size` bytes (contract above) for
-        // the duration of the call.
-        let (value, ctx, input) = unsafe {
-            let slot = &*bindings::rnetns_file_pde_data(file).cast::<Slot<T>>();
-            (
-                (*slot.value.get()).assume_init_ref(),
-                WriteContext::from_raw(file),
-                core::slice::from_raw_parts(buf.cast_const(), size),
-            )
-        };
-        match value.write(&ctx, input) {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
-        }
     }
 }
 
@@ -608,10 +530,6 @@ impl<T: Operations> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: registered until now (type invariant).
         unsafe { bindings::unregister_pernet_subsys(self.ops.get()) };
-        // No callback runs any more: `self._hooks` may go.
-        T::id()
-            .hooks
-            .store(core::ptr::null_mut(), Ordering::Release);
-        T::id().in_use.store(false, Ordering::Release);
+        T::ID.in_use.store(false, Ordering::Release);
     }
 }

@@ -2,12 +2,41 @@
 
 //! Per-network-namespace proc files (`/proc/net/<name>`) and seq_file output.
 //!
+//! A namespace's [`pernet`] state gets its own file in that namespace's
+//! `/proc/net` with a [`NetFile`] attachment: the file shows and updates that
+//! state only ([`NetShow`]), as `proc_create_net_single_write()` files of C
+//! subsystems do.
+//!
 //! C headers: [`include/linux/proc_fs.h`](srctree/include/linux/proc_fs.h),
 //! [`include/linux/seq_file.h`](srctree/include/linux/seq_file.h)
+//!
+//! # Examples
+//!
+//! ```ignore
+//! impl NetShow for MyNet {
+//!     const FILE: ProcFile = ProcFile { name: c_str!("mynet"), mode: 0o444 };
+//!     fn show(&self, _net: &Net, m: &SeqFile) -> Result {
+//!         seq_print!(m, "packets {}\n", self.packets());
+//!         Ok(())
+//!     }
+//! }
+//!
+//! impl pernet::Operations for MyNet {
+//!     type Attached = NetFile<Self>;
+//!     // ...
+//! }
+//! ```
 
-use super::{bindings, net::Net};
-use core::{ffi::c_void, fmt, ptr::NonNull};
-use kernel::{c_str, prelude::*, types::Opaque};
+use super::{
+    bindings,
+    compat::{self, CStr},
+    net::Net,
+    pernet::{self, Attachment},
+};
+use core::{ffi::c_void, marker::PhantomData, pin::Pin, ptr::NonNull};
+use kernel::prelude::*;
+
+pub(crate) use compat::{seq_print, SeqFile};
 
 /// Name and mode of a proc file under `/proc/net`.
 #[derive(Clone, Copy)]
@@ -17,52 +46,6 @@ pub(crate) struct ProcFile {
     /// The access mode, for example `0o444`.
     pub(crate) mode: u16,
 }
-
-/// The output buffer of a seq_file being shown (`struct seq_file`).
-///
-/// # Invariants
-///
-/// Only handed out by reference inside a `show` callback, while the seq_file
-/// core holds its buffer.
-#[repr(transparent)]
-pub(crate) struct SeqFile(Opaque<bindings::seq_file>);
-
-impl SeqFile {
-    /// Creates a reference from a raw pointer.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` must point to a `struct seq_file` being shown for the whole of
-    /// `'a`, and nothing else may use it meanwhile.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::seq_file) -> &'a Self {
-        // SAFETY: `SeqFile` is `repr(transparent)` over `Opaque<seq_file>`;
-        // the caller guarantees validity for `'a`.
-        unsafe { &*ptr.cast() }
-    }
-
-    /// Appends formatted text. Text that does not fit makes the seq_file core
-    /// retry the whole `show` with a larger buffer, as `seq_printf` does.
-    pub(crate) fn print(&self, args: fmt::Arguments<'_>) {
-        // SAFETY: by the type invariant the seq_file is being shown; `%pA`
-        // makes vsprintf format `args` through `rust_fmt_argument`, and `args`
-        // outlives the call.
-        unsafe {
-            bindings::seq_printf(
-                self.0.get(),
-                c_str!("%pA").as_char_ptr(),
-                core::ptr::from_ref(&args).cast::<c_void>(),
-            );
-        }
-    }
-}
-
-/// Writes formatted text to a [`SeqFile`], like `seq_printf`.
-macro_rules! seq_print {
-    ($m:expr, $($arg:tt)+) => {
-        $m.print(format_args!($($arg)+))
-    };
-}
-pub(crate) use seq_print;
 
 /// The context of a write to a proc file: the open file and its namespace.
 ///
@@ -107,10 +90,10 @@ impl<'a> WriteContext<'a> {
     }
 }
 
-/// Callbacks of a per-namespace proc file; `D` is the data of the entry.
-pub(crate) type ShowFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void) -> i32;
+/// The seq_file `show` callback of a proc file.
+type ShowFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void) -> i32;
 /// The write callback of a per-namespace proc file (`proc_write_t`).
-pub(crate) type WriteFn = unsafe extern "C" fn(*mut bindings::file, *mut u8, usize) -> i32;
+type WriteFn = unsafe extern "C" fn(*mut bindings::file, *mut u8, usize) -> i32;
 
 /// A file in one namespace's `/proc/net`, removed when dropped.
 ///
@@ -138,7 +121,7 @@ impl NetProcEntry {
     /// `data` must stay valid, for what `show` and `write` do with it, until
     /// the returned entry is dropped; `show` and `write` must treat the
     /// `pde_data` of their file as that `data`.
-    pub(crate) unsafe fn create(
+    unsafe fn create(
         net: &Net,
         file: ProcFile,
         show: ShowFn,
@@ -206,7 +189,7 @@ unsafe extern "C" fn show_global<H: GlobalShow>(
     let (data, m) = unsafe {
         (
             &*bindings::rnetns_seq_pde_data(m).cast::<H>(),
-            SeqFile::from_raw(m),
+            SeqFile::from_raw(m.cast()),
         )
     };
     match data.show(m) {
@@ -232,5 +215,96 @@ impl NetProcEntry {
                 core::ptr::from_ref(data).cast_mut().cast::<c_void>(),
             )
         }
+    }
+}
+
+/// What a namespace's `/proc/net` file ([`NetFile`]) shows and takes.
+pub(crate) trait NetShow: pernet::Operations {
+    /// Name and mode of the file.
+    const FILE: ProcFile;
+
+    /// Shows the state. Runs in process context and may sleep; never before
+    /// the state is attached or after its `exit` began.
+    fn show(&self, net: &Net, m: &SeqFile) -> Result;
+
+    /// Takes a write: `input` is the whole buffer of one `write(2)` (1 to
+    /// `PAGE_SIZE - 1` bytes). The default refuses it with `EINVAL`.
+    fn write(&self, _ctx: &WriteContext<'_>, _input: &[u8]) -> Result {
+        Err(EINVAL)
+    }
+}
+
+/// A namespace's `/proc/net` file showing its [`pernet`] state: an
+/// [`Attachment`] of state that implements [`NetShow`]. Removing it (when
+/// the namespace's `exit` drops it) waits for `show` and `write` calls in
+/// progress.
+///
+/// # Invariants
+///
+/// The entry's data is the state of the attachment's owner.
+pub(crate) struct NetFile<T: NetShow> {
+    /// The file.
+    _entry: NetProcEntry,
+    /// The file shows a `T`.
+    _t: PhantomData<T>,
+}
+
+// SAFETY: the entry's data is `state`, which the pernet registration keeps
+// initialised until this attachment is dropped; dropping it removes the file,
+// waiting for calls in progress.
+unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
+    unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self> {
+        let data = core::ptr::from_ref::<T>(&state).cast_mut().cast::<c_void>();
+        // SAFETY: `data` stays valid until the entry is dropped (caller's
+        // contract); the trampolines take the entry's data as a `T`.
+        let entry = unsafe { NetProcEntry::create(net, T::FILE, show::<T>, Some(write::<T>), data)? };
+        // INVARIANT: made with the state as data just above.
+        Ok(Self {
+            _entry: entry,
+            _t: PhantomData,
+        })
+    }
+}
+
+/// The seq_file `show` trampoline of a [`NetFile`].
+///
+/// # Safety
+///
+/// Only for the proc core, as `show` of a file made by [`NetFile::attach`].
+unsafe extern "C" fn show<T: NetShow>(m: *mut bindings::seq_file, _v: *mut c_void) -> i32 {
+    // SAFETY: the file's data is the state (`NetFile` invariant), alive while
+    // the file exists; the single-net seq_file holds its namespace while open.
+    let (state, net, m) = unsafe {
+        (
+            &*bindings::rnetns_seq_pde_data(m).cast::<T>(),
+            Net::from_raw(bindings::rnetns_seq_file_single_net(m)),
+            SeqFile::from_raw(m.cast()),
+        )
+    };
+    match state.show(net, m) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The `proc_write_t` trampoline of a [`NetFile`].
+///
+/// # Safety
+///
+/// Only for the proc core, as `write` of a file made by [`NetFile::attach`],
+/// with a NUL-terminated kernel copy of `size` bytes written by the user.
+unsafe extern "C" fn write<T: NetShow>(file: *mut bindings::file, buf: *mut u8, size: usize) -> i32 {
+    // SAFETY: as in `show`; `buf` holds `size` bytes (contract above) for the
+    // duration of the call.
+    let (state, ctx, input) = unsafe {
+        (
+            &*bindings::rnetns_file_pde_data(file).cast::<T>(),
+            WriteContext::from_raw(file),
+            core::slice::from_raw_parts(buf.cast_const(), size),
+        )
+    };
+    match state.write(&ctx, input) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
 }
