@@ -67,8 +67,8 @@ rustfmt:
 rustfmtcheck:
 	rustfmt --edition 2021 --config-path $(CURDIR)/.rustfmt.toml --check $(shell find src -name '*.rs' ! -name '*_generated.rs')
 
-rust-analyzer:
-	$(CURDIR)/scripts/rust-analyzer.sh $(KDIR)
+rust-analyzer: check-kdir
+	LLVM=$(LLVM) $(CURDIR)/scripts/rust-analyzer.sh $(KDIR)
 
 rustdoc: modules
 	$(CURDIR)/scripts/rustdoc.sh $(KDIR)

@@ -20,7 +20,7 @@ dir=$RNETNS_CACHE/build/$RNETNS_KERNEL-$variant
 mkdir -p "$dir"
 # Build products stay (they are excluded by .gitignore, so rsync neither
 # copies nor deletes them): a rebuild is incremental.
-rsync -a --delete --filter=':- .gitignore' --exclude .git --exclude results \
+rsync -a --delete --filter=':- .gitignore' --exclude .git --exclude results --exclude /doc \
 	"$RNETNS_TOP/" "$dir/"
 logf=$RNETNS_LOGS/module-build-$RNETNS_KERNEL-$variant-$module.log
 make -C "$dir/$sub" -s KDIR="$kdir" >"$logf" 2>&1 || {

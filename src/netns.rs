@@ -96,7 +96,6 @@ impl Operations for NetState {
         LIFECYCLE.exit_ns.record(duration_ns);
         trace::net_exit(net.inum(), net.cookie(), duration_ns);
     }
-
 }
 
 impl Observe for NetState {

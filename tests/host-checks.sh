@@ -9,6 +9,10 @@ set +eu +o pipefail
 cd "$RNETNS_TOP" || exit 1
 LOGS=${RNETNS_LOGS:-/tmp}
 read -ra KERNELS <<<"${RNETNS_CHECK_KERNELS:-$RNETNS_KERNEL}"
+# Bring each kernel's build copy up to date with the sources.
+for k in "${KERNELS[@]}"; do
+	RNETNS_KERNEL=$k "$RNETNS_TOP/scripts/build-module.sh" normal >/dev/null
+done
 
 # The module's build copy for kernel $1 (made by scripts/build-module.sh).
 bdir() { echo "$RNETNS_CACHE/build/$1-normal"; }
@@ -43,6 +47,8 @@ import json, sys
 p = json.load(open(sys.argv[1]))
 names = [c["display_name"] for c in p["crates"]]
 assert "rnetns" in names and "kernel" in names, names
+mine = next(c for c in p["crates"] if c["display_name"] == "rnetns")
+assert mine["root_module"].endswith("/src/rnetns.rs"), mine["root_module"]
 PY
 }
 
@@ -73,7 +79,7 @@ t_clone_location() {
 	mkdir -p "$clone"
 	chmod 0700 "$base" "$base/home dir"
 	rsync -a --filter=':- .gitignore' --exclude results "$RNETNS_TOP/" "$clone/"
-	out=$(RNETNS_KERNEL=${KERNELS[0]} "$clone/scripts/build-module.sh" normal 2>&1) || { echo "$out"; rm -rf "$base"; return 1; }
+	out=$(RNETNS_KERNEL=${KERNELS[0]} "$clone/scripts/build-module.sh" normal) || { rm -rf "$base"; return 1; }
 	"$clone/qemu/run" --kernel "${KERNELS[0]}" -- sh -c '
 		set -e
 		insmod "$0"
@@ -147,7 +153,7 @@ t_gitignore() {
 	[ -z "$new" ] || fail "build products not ignored: $new"
 }
 
-ktap_plan $((7 + 3 * ${#KERNELS[@]}))
+ktap_plan $((8 + 3 * ${#KERNELS[@]}))
 run_test "rustfmt: no diff" t_rustfmt
 for k in "${KERNELS[@]}"; do
 	run_test "clippy ($k): no rustc, clippy or C warning; every item documented" t_clippy "$k"

@@ -50,18 +50,19 @@ pub(crate) unsafe fn c_str_bytes<'a>(ptr: *const u8) -> &'a [u8] {
 }
 
 /// The trait a type implements to be printed with `{}` by `pr_*!`.
-#[cfg(rnetns_kernel_fmt)]
-pub(crate) use kernel::fmt::Display;
-/// The trait a type implements to be printed with `{}` by `pr_*!`.
 #[cfg(not(rnetns_kernel_fmt))]
 pub(crate) use core::fmt::Display;
+/// The trait a type implements to be printed with `{}` by `pr_*!`.
+#[cfg(rnetns_kernel_fmt)]
+pub(crate) use kernel::fmt::Display;
 
 /// The `module!` declaration of rnetns, in the syntax the kernel's macro
-/// takes: `authors: [..]` or a single `author:`.
+/// takes: `authors: [..]` or a single `author:`. The values are passed on
+/// as plain tokens (`tt`), which is what 6.12's `module!` parser takes.
 #[cfg(rnetns_module_authors)]
 macro_rules! rnetns_module {
-    (type: $t:ty, name: $name:literal, author: $author:literal,
-     description: $desc:literal, license: $license:literal $(,)?) => {
+    (type: $t:tt, name: $name:tt, author: $author:tt,
+     description: $desc:tt, license: $license:tt $(,)?) => {
         ::kernel::prelude::module! {
             type: $t,
             name: $name,
@@ -75,8 +76,8 @@ macro_rules! rnetns_module {
 /// takes: `authors: [..]` or a single `author:`.
 #[cfg(not(rnetns_module_authors))]
 macro_rules! rnetns_module {
-    (type: $t:ty, name: $name:literal, author: $author:literal,
-     description: $desc:literal, license: $license:literal $(,)?) => {
+    (type: $t:tt, name: $name:tt, author: $author:tt,
+     description: $desc:tt, license: $license:tt $(,)?) => {
         ::kernel::prelude::module! {
             type: $t,
             name: $name,

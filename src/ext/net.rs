@@ -61,8 +61,7 @@ impl Net {
         unsafe {
             let net = self.as_raw().cast::<u8>();
             let gen = core::ptr::read_volatile(
-                net.add(bindings::RNETNS_CONST_NET_GEN)
-                    .cast::<*const u8>(),
+                net.add(bindings::RNETNS_CONST_NET_GEN).cast::<*const u8>(),
             );
             *gen.add(bindings::RNETNS_CONST_NET_GENERIC_PTR)
                 .cast::<*mut c_void>()
@@ -108,10 +107,9 @@ impl Net {
 
     /// The namespace's `/proc/net` directory.
     pub(crate) fn proc_net(&self) -> *mut bindings::proc_dir_entry {
-        // SAFETY: by the type invariant the namespace is allocated; `proc_net`
-        // is created by the proc core's own pernet operations, which are
-        // registered before any module's and so initialised before and
-        // exited after them.
+        // `proc_net` is made by the proc core's own pernet operations,
+        // registered before any module's: set up before, torn down after.
+        // SAFETY: by the type invariant the namespace is allocated.
         unsafe { bindings::rnetns_net_proc_net(self.as_raw()) }
     }
 }

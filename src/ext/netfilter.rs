@@ -235,7 +235,7 @@ unsafe extern "C" fn hook<T: Observe>(
     // and a packet it owns; a `NetHooks<T>` registered the hook there.
     unsafe {
         let net = Net::from_raw((*state).net);
-        pernet::Registration::<T>::state_rcu(net).observe(priv_.addr(), &*skb.cast::<SkBuff>());
+        pernet::Registration::<T>::state_rcu(net).observe(priv_ as usize, &*skb.cast::<SkBuff>());
     }
     bindings::NF_ACCEPT
 }
@@ -271,7 +271,7 @@ impl<T: Observe> HookOps<T> {
         while i < POINTS {
             let (family, hook_point) = point(i);
             ops[i].hook = Some(hook::<T>);
-            ops[i].priv_ = core::ptr::without_provenance_mut(i);
+            ops[i].priv_ = i as *mut c_void;
             ops[i].pf = family.nfproto();
             ops[i].hooknum = hook_point.hooknum();
             ops[i].priority = i32::MIN;
@@ -286,7 +286,10 @@ impl<T: Observe> HookOps<T> {
 
     /// Op `i`.
     fn op(&self, i: usize) -> *const bindings::nf_hook_ops {
-        self.ops.get().cast::<bindings::nf_hook_ops>().wrapping_add(i)
+        self.ops
+            .get()
+            .cast::<bindings::nf_hook_ops>()
+            .wrapping_add(i)
     }
 }
 
@@ -335,11 +338,14 @@ impl<T: Observe> NetHooks<T> {
     }
 }
 
-// SAFETY: the hooks reach `T`'s state through `net_generic` only while they
-// are registered (and one grace period after); `drop` unregisters what is
-// still registered and waits for that grace period; a failed `attach`
-// unregisters what it registered and waits for one too.
+// The hooks reach `T`'s state through `net_generic` only while registered
+// (and one grace period after).
+// SAFETY: `drop` unregisters what is still registered and waits for a grace
+// period; a failed `attach` unregisters what it registered and waits too.
 unsafe impl<T: Observe> Attachment<T> for NetHooks<T> {
+    /// # Safety
+    ///
+    /// As [`Attachment::attach`].
     unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self> {
         let raw = NonNull::new(net.as_raw()).ok_or(EINVAL)?;
         let mut done = HookSet::NONE;
@@ -347,7 +353,9 @@ unsafe impl<T: Observe> Attachment<T> for NetHooks<T> {
             // SAFETY: the ops are static; the state of `net` is initialised
             // and stays so until this attachment is dropped (caller's
             // contract), so the hook may run from now on.
-            let r = to_result(unsafe { bindings::nf_register_net_hook(raw.as_ptr(), T::HOOK_OPS.op(i)) });
+            let r = to_result(unsafe {
+                bindings::nf_register_net_hook(raw.as_ptr(), T::HOOK_OPS.op(i))
+            });
             if let Err(e) = r {
                 // The ops registered so far may have packets inside them on
                 // other CPUs: wait for those before the state can go.

@@ -101,6 +101,9 @@ pub(crate) unsafe trait Attachment<T>: Sized + Send + Sync {
     /// Only for the pernet callbacks: `state` is the state of `net` in the
     /// slot of `T`'s registration; it stays initialised and pinned until
     /// the returned attachment is dropped.
+    /// # Safety
+    ///
+    /// As [`Attachment::attach`].
     unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self>;
 
     /// Unpublishes what RCU readers find, in `pre_exit`; the core waits for
@@ -110,6 +113,9 @@ pub(crate) unsafe trait Attachment<T>: Sized + Send + Sync {
 
 // SAFETY: attaches nothing.
 unsafe impl<T> Attachment<T> for () {
+    /// # Safety
+    ///
+    /// As [`Attachment::attach`].
     unsafe fn attach(_net: &Net, _state: Pin<&T>) -> Result<Self> {
         Ok(())
     }
@@ -118,6 +124,9 @@ unsafe impl<T> Attachment<T> for () {
 // SAFETY: `A` then `B`, each under its own contract; if `B` fails, `A` is
 // dropped, which undoes it completely (its contract).
 unsafe impl<T, A: Attachment<T>, B: Attachment<T>> Attachment<T> for (A, B) {
+    /// # Safety
+    ///
+    /// As [`Attachment::attach`].
     unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self> {
         // SAFETY: the caller's contract, passed on.
         let a = unsafe { A::attach(net, state)? };
@@ -392,10 +401,10 @@ impl<T: Operations> Registration<T> {
     /// [`Attachment::detach`].
     #[inline(always)]
     pub(crate) unsafe fn state_rcu(net: &Net) -> &T {
-        // SAFETY: the attachment made this code reachable only once `init`
-        // initialised the state in its slot, which stays initialised until
-        // a grace period after the attachment was detached (caller's
-        // contract, `Attachment` contract); the caller holds the RCU lock.
+        // An attachment made this code reachable once `init` initialised
+        // the state in its slot (caller's contract).
+        // SAFETY: the state stays initialised until a grace period after
+        // the attachment is detached; the caller holds the RCU read lock.
         unsafe {
             let slot = &*net.generic_rcu(T::ID.get()).cast::<Slot<T>>();
             (*slot.value.get()).assume_init_ref()

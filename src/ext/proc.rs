@@ -253,11 +253,15 @@ pub(crate) struct NetFile<T: NetShow> {
 // initialised until this attachment is dropped; dropping it removes the file,
 // waiting for calls in progress.
 unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
+    /// # Safety
+    ///
+    /// As [`Attachment::attach`].
     unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self> {
         let data = core::ptr::from_ref::<T>(&state).cast_mut().cast::<c_void>();
         // SAFETY: `data` stays valid until the entry is dropped (caller's
         // contract); the trampolines take the entry's data as a `T`.
-        let entry = unsafe { NetProcEntry::create(net, T::FILE, show::<T>, Some(write::<T>), data)? };
+        let entry =
+            unsafe { NetProcEntry::create(net, T::FILE, show::<T>, Some(write::<T>), data)? };
         // INVARIANT: made with the state as data just above.
         Ok(Self {
             _entry: entry,
@@ -293,7 +297,11 @@ unsafe extern "C" fn show<T: NetShow>(m: *mut bindings::seq_file, _v: *mut c_voi
 ///
 /// Only for the proc core, as `write` of a file made by [`NetFile::attach`],
 /// with a NUL-terminated kernel copy of `size` bytes written by the user.
-unsafe extern "C" fn write<T: NetShow>(file: *mut bindings::file, buf: *mut u8, size: usize) -> i32 {
+unsafe extern "C" fn write<T: NetShow>(
+    file: *mut bindings::file,
+    buf: *mut u8,
+    size: usize,
+) -> i32 {
     // SAFETY: as in `show`; `buf` holds `size` bytes (contract above) for the
     // duration of the call.
     let (state, ctx, input) = unsafe {
