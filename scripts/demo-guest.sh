@@ -39,8 +39,10 @@ run ip netns exec blue sh -c "grep -E '^(family|ipv4)' /proc/net/rnetns"
 
 say "Resetting needs CAP_NET_ADMIN over the namespace; garbage is refused"
 run ip netns exec red sh -c 'echo reset > /proc/net/rnetns && echo "reset: ok"'
-run ip netns exec red sh -c 'echo bogus > /proc/net/rnetns' || true
-run ip netns exec red setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'echo reset > /proc/net/rnetns' || true
+# dd (coreutils) prints the errno of a failed write; a shell's own message
+# for it varies (dash says "I/O error" whatever the errno).
+run ip netns exec red sh -c 'echo bogus | dd of=/proc/net/rnetns status=none' || true
+run ip netns exec red setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'echo reset | dd of=/proc/net/rnetns status=none' || true
 
 say "Lifecycle totals (init_net only, root only)"
 run cat /proc/net/rnetns_lifecycle

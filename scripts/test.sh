@@ -11,7 +11,7 @@
 #   7.2 normal, 6.12 normal     every test
 #   7.2 debug                   every test (KASAN, kmemleak, lockdep, fault
 #                               injection)
-#   7.2 up (CONFIG_SMP=n)       the namespace and counter tests
+#   7.2 up (CONFIG_SMP=n)       the unit, namespace and counter tests
 #   tracing tests               7.2 and 6.12, one vCPU each
 # --all adds the 6.12 debug and 6.12 up kernels.
 #
@@ -39,8 +39,8 @@ done
 # The runs: KERNEL:VARIANT:TESTS, TESTS "all" or a list of test files.
 runs=(7.2:normal:all 6.12:normal:all)
 case $mode in
-default) runs+=(7.2:debug:all 7.2:up:t10-pernet.sh,t20-counters.sh) ;;
-all) runs+=(7.2:debug:all 6.12:debug:all 7.2:up:t10-pernet.sh,t20-counters.sh
+default) runs+=(7.2:debug:all 7.2:up:t05-kunit.sh,t10-pernet.sh,t20-counters.sh) ;;
+all) runs+=(7.2:debug:all 6.12:debug:all 7.2:up:t05-kunit.sh,t10-pernet.sh,t20-counters.sh
 	6.12:up:t10-pernet.sh,t20-counters.sh) ;;
 esac
 if [ -n "$only" ]; then

@@ -132,7 +132,7 @@ impl Param for HookSelection {
 
 /// Shows untrusted bytes in a log line: printable ASCII as is, the rest as
 /// `\xNN`, at most 64 bytes.
-struct Printable<'a>(&'a [u8]);
+pub(crate) struct Printable<'a>(pub(crate) &'a [u8]);
 
 impl compat::Display for Printable<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -8,8 +8,10 @@
 use crate::{
     counters::{family_name, hook_name, Counters, HookSelection},
     ext::{
+        compat,
         net::Net,
         netfilter::{point, HookOps, HookSet, NetHooks, Observe, SkBuff},
+        percpu::Totals,
         pernet::{self, Operations, PreExit},
         proc::{seq_print, NetFile, NetShow, ProcFile, SeqFile, WriteContext},
         time, trace,
@@ -128,16 +130,8 @@ impl NetShow for NetState {
             time::boottime_ns().saturating_sub(self.created_ns) / 1_000_000
         );
         seq_print!(m, "family hook packets bytes\n");
-        self.counters.read(self.hooks, |i, t| {
-            let (family, hook) = point(i);
-            seq_print!(
-                m,
-                "{} {} {} {}\n",
-                family_name(family),
-                hook_name(hook),
-                t.packets,
-                t.bytes
-            );
+        self.counters.read(self.hooks, |index, totals| {
+            seq_print!(m, "{}\n", Row { index, totals });
         });
         Ok(())
     }
@@ -147,13 +141,12 @@ impl NetShow for NetState {
     /// namespace, for the opener and the writer (else `EPERM`). Anything else
     /// fails with `EINVAL` and changes nothing.
     fn write(&self, ctx: &WriteContext<'_>, input: &[u8]) -> Result {
-        let cmd = input.strip_suffix(b"\n").unwrap_or(input);
         let result = if !ctx.net_admin_capable() {
             Err(EPERM)
-        } else if cmd != b"reset" {
-            Err(EINVAL)
         } else {
-            self.counters.reset()
+            Command::parse(input).and_then(|cmd| match cmd {
+                Command::Reset => self.counters.reset(),
+            })
         };
         trace::reset(
             self.inum,
@@ -161,5 +154,45 @@ impl NetShow for NetState {
             result.as_ref().map_or_else(|e| e.to_errno(), |()| 0),
         );
         result
+    }
+}
+
+/// A command written to `/proc/net/rnetns`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// `reset`: zero the namespace's counters.
+    Reset,
+}
+
+impl Command {
+    /// Parses the buffer of one `write(2)`: a command with or without a
+    /// trailing newline. Anything else is `EINVAL`.
+    pub(crate) fn parse(input: &[u8]) -> Result<Self> {
+        match input.strip_suffix(b"\n").unwrap_or(input) {
+            b"reset" => Ok(Command::Reset),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// One line of the counter table: `FAMILY HOOK PACKETS BYTES`.
+pub(crate) struct Row {
+    /// The (family, hook point) index.
+    pub(crate) index: usize,
+    /// Its totals since the last reset.
+    pub(crate) totals: Totals,
+}
+
+impl compat::Display for Row {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let (family, hook) = point(self.index);
+        write!(
+            f,
+            "{} {} {} {}",
+            family_name(family),
+            hook_name(hook),
+            self.totals.packets,
+            self.totals.bytes
+        )
     }
 }

@@ -18,6 +18,8 @@ mod counters;
 mod ext;
 mod lifecycle;
 mod netns;
+#[cfg(rnetns_kunit_tests)]
+mod unit_tests;
 
 use ext::{
     compat::rnetns_module,

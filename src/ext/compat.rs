@@ -13,6 +13,7 @@
 //! | `rnetns_core_cstr` | `pub use core::ffi::CStr` in `rust/ffi.rs` (7.2) | `CStr` is `core`'s, its methods come from `CStrExt` |
 //! | `rnetns_module_authors` | `authors` in `rust/macros/module.rs` (7.2) | `module!` takes `authors: [..]`, not `author:` |
 //! | `rnetns_seq_file` | `rust/kernel/seq_file.rs` (7.2) | `SeqFile` and `seq_print!` are the `kernel` crate's |
+//! | `rnetns_kunit_tests` | `kunit_tests` in `rust/macros/lib.rs` (7.2) | the KUnit tests (`src/unit_tests.rs`) are built |
 //!
 //! `Kbuild` also handles two build-side differences: the kernel's bindgen
 //! parameters that derive `MaybeZeroable` or add `cfi_encoding` attributes

@@ -141,6 +141,9 @@ impl NetProcEntry {
                 data,
             )
         };
+        // NULL when the entry cannot be allocated, and also when the name is
+        // taken (the proc core then warns): the exported API does not tell
+        // which, so this is ENOMEM, as the C users of the call return.
         let pde = NonNull::new(pde).ok_or(ENOMEM)?;
         let user_ns = net.user_ns();
         // SAFETY: `user_ns` is the live owner of a live namespace.
@@ -261,7 +264,13 @@ unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
         // SAFETY: `data` stays valid until the entry is dropped (caller's
         // contract); the trampolines take the entry's data as a `T`.
         let entry =
-            unsafe { NetProcEntry::create(net, T::FILE, show::<T>, Some(write::<T>), data)? };
+            unsafe { NetProcEntry::create(net, T::FILE, show::<T>, Some(write::<T>), data) };
+        let entry = entry.inspect_err(|_| {
+            pr_err!(
+                "cannot create a /proc/net file in namespace {}: out of memory, or the name is taken (the proc core does not tell which)\n",
+                net.inum()
+            );
+        })?;
         // INVARIANT: made with the state as data just above.
         Ok(Self {
             _entry: entry,
