@@ -19,8 +19,10 @@ kdir=$(rnetns_kdir "$variant")
 dir=$RNETNS_CACHE/build/$RNETNS_KERNEL-$variant
 mkdir -p "$dir"
 # Build products stay (they are excluded by .gitignore, so rsync neither
-# copies nor deletes them): a rebuild is incremental.
-rsync -a --delete --filter=':- .gitignore' --exclude .git --exclude results --exclude /doc \
+# copies nor deletes them): a rebuild is incremental. Files are compared by
+# content and a changed one gets a new time stamp (no -t), so that make sees
+# it as newer than the objects even if the clone's copy is older.
+rsync -rlpD --checksum --delete --filter=':- .gitignore' --exclude .git --exclude results --exclude /doc \
 	"$RNETNS_TOP/" "$dir/"
 logf=$RNETNS_LOGS/module-build-$RNETNS_KERNEL-$variant-$module.log
 make -C "$dir/$sub" -s KDIR="$kdir" >"$logf" 2>&1 || {
