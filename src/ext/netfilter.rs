@@ -394,7 +394,8 @@ impl<T: Observe> Drop for NetHooks<T> {
 }
 
 /// Waits for an RCU grace period: afterwards no packet is inside a hook
-/// unregistered before the call. May sleep.
+/// unregistered before the call. May sleep. (Linux 7.2's `kernel::sync::rcu`
+/// has the read side, `read_lock()`, but not this.)
 pub(crate) fn synchronize_rcu() {
     // SAFETY: no preconditions; the caller may sleep.
     unsafe { bindings::synchronize_rcu() };

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Module parameters (`module_param_cb`), which the `module!` macro of Linux
-//! 6.12 does not support.
+//! Module parameters (`module_param_cb`) with string values. The `module!`
+//! macro of Linux 6.12 has no parameters at all; 7.2's takes `params:` of
+//! integer types only (`kernel::module_param::ModuleParam`, parsed from a
+//! `&BStr`). [`Param::set`] takes the value's bytes the same way, so that a
+//! string parameter type upstream can replace this file.
 //!
 //! A parameter is a `static` implementing [`Param`], exposed by
 //! [`module_param!`] under a name and mode. The kernel calls

@@ -5,6 +5,8 @@
 //! (no atomics, no locks, no shared cache line), and readers fold the copies
 //! of every possible CPU.
 //!
+//! Neither 6.12's nor 7.2's `kernel` crate has per-CPU allocations.
+//!
 //! C header: [`include/linux/percpu.h`](srctree/include/linux/percpu.h)
 
 use super::bindings;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Kernel clocks.
+//! Kernel clocks. Linux 7.2's `kernel::time` has the same two clocks as
+//! `Instant::<Monotonic>::now()` and `Instant::<BootTime>::now()`; these
+//! functions are their nanosecond values, for 6.12 as well.
 
 use super::bindings;
 

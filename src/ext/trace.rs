@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The `rnetns` trace events (`/sys/kernel/tracing/events/rnetns/`),
-//! declared in `src/trace/rnetns_trace.h`.
+//! declared in `src/trace/rnetns_trace.h`. Linux 7.2's
+//! `kernel::tracepoint::declare_trace!` calls a tracepoint from Rust without
+//! the C wrapper, but only for tracepoints declared in the kernel's own
+//! headers; a module's events still need their C side, as here.
 //!
 //! Each function costs a call and a static-key test while its event is
 //! disabled. Callable from any context.
