@@ -11,6 +11,7 @@
 
 use kernel::prelude::*;
 
+/// The `rnetns_unit` suite.
 #[kunit_tests(rnetns_unit)]
 mod tests {
     use crate::{
@@ -66,6 +67,7 @@ mod tests {
         b
     }
 
+    /// `all`, `none` and `all:all` select every pair or none.
     #[test]
     fn hooks_all_and_none() {
         assert_eq!(HookSelection::parse(b"all"), Ok(HookSet::ALL));
@@ -73,6 +75,7 @@ mod tests {
         assert_eq!(HookSelection::parse(b"all:all"), Ok(HookSet::ALL));
     }
 
+    /// Lists select exactly the pairs they name.
     #[test]
     fn hooks_lists() {
         let v4_input = HookSet::of(Family::Ipv4, HookPoint::LocalIn);
@@ -89,6 +92,7 @@ mod tests {
         assert_eq!(v6.map(|s| s.iter().count()), Ok(5));
     }
 
+    /// A bad value is refused, naming the item that is not understood.
     #[test]
     fn hooks_bad_items_are_named() {
         assert_eq!(HookSelection::parse(b""), Err(&b""[..]));
@@ -98,6 +102,7 @@ mod tests {
         assert_eq!(HookSelection::parse(b"none,ipv4"), Err(&b"none"[..]));
     }
 
+    /// A selection prints in `hooks=` syntax, which parses back to it.
     #[test]
     fn hooks_print_as_parsed() {
         assert_eq!(formatted(HookSet::ALL).get(), b"all");
@@ -109,6 +114,7 @@ mod tests {
         assert_eq!(HookSelection::parse(formatted(set).get()), Ok(set));
     }
 
+    /// `reset` with or without one newline; anything else is `EINVAL`.
     #[test]
     fn write_commands() {
         assert_eq!(Command::parse(b"reset"), Ok(Command::Reset));
@@ -125,6 +131,7 @@ mod tests {
         }
     }
 
+    /// A counter table line is `FAMILY HOOK PACKETS BYTES`.
     #[test]
     fn table_rows() {
         let mut b = Buf::new();
@@ -147,6 +154,7 @@ mod tests {
         assert_eq!(b.get(), b"ipv6 postrouting 18446744073709551615 0");
     }
 
+    /// Log lines show untrusted bytes escaped and cut at 64.
     #[test]
     fn untrusted_bytes_are_escaped() {
         let mut b = Buf::new();

@@ -80,7 +80,7 @@ t_clone_location() {
 	chmod 0700 "$base" "$base/home dir"
 	rsync -a --filter=':- .gitignore' --exclude results "$RNETNS_TOP/" "$clone/"
 	out=$(RNETNS_KERNEL=${KERNELS[0]} "$clone/scripts/build-module.sh" normal) || { rm -rf "$base"; return 1; }
-	"$clone/qemu/run" --kernel "${KERNELS[0]}" -- sh -c '
+	(cd "$clone" && qemu/run --kernel "${KERNELS[0]}" -- sh -c '
 		set -e
 		insmod "$0"
 		got=$(setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Ur unshare -n \
@@ -88,7 +88,7 @@ t_clone_location() {
 			tr "\n" " ")
 		[ "$got" = "EINVAL ok " ] || { echo "unprivileged writes: got \"$got\""; exit 1; }
 		rmmod rnetns
-		echo "clone location: ok ($RNETNS_TOP)"' "$out" >"$LOGS/clone-location.log" 2>&1 || rc=$?
+		echo "clone location: ok ($RNETNS_TOP)"' "$out") >"$LOGS/clone-location.log" 2>&1 || rc=$?
 	rm -rf "$base"
 	[ "$rc" = 0 ] || { tail -n 20 "$LOGS/clone-location.log"; return 1; }
 }
