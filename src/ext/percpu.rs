@@ -125,6 +125,23 @@ impl Drop for PerCpuCounters {
     }
 }
 
+/// The segment prefix of a per-CPU access on x86_64: `gs:` with SMP, none
+/// without (as `__percpu_prefix` in `arch/x86/include/asm/percpu.h`).
+#[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+macro_rules! percpu_seg {
+    () => {
+        "gs:"
+    };
+}
+/// The segment prefix of a per-CPU access on x86_64: `gs:` with SMP, none
+/// without (as `__percpu_prefix` in `arch/x86/include/asm/percpu.h`).
+#[cfg(all(CONFIG_X86_64, not(CONFIG_SMP)))]
+macro_rules! percpu_seg {
+    () => {
+        ""
+    };
+}
+
 /// `this_cpu_add(pcp->packets, 1); this_cpu_add(pcp->bytes, bytes);`: on
 /// x86_64 two `add` instructions, each safe against preemption and
 /// interrupts.
@@ -136,27 +153,16 @@ impl Drop for PerCpuCounters {
 unsafe fn this_cpu_add_totals(pcp: *mut Totals, bytes: u64) {
     const { assert!(core::mem::offset_of!(Totals, bytes) == 8) };
     // With SMP a per-CPU pointer is an offset from the current CPU's %gs
-    // base, which is what `this_cpu_add` compiles to.
-    #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+    // base, which is what `this_cpu_add` compiles to. Without SMP there is
+    // one copy and a per-CPU pointer is its address: a plain `add` (the %gs
+    // base need not be 0 there).
+    #[cfg(CONFIG_X86_64)]
     // SAFETY: `packets` and `bytes` are at offsets 0 and 8 of the `repr(C)`
     // `Totals`, which the caller guarantees is a live per-CPU object.
     unsafe {
         core::arch::asm!(
-            "add qword ptr gs:[{pcp}], 1",
-            "add qword ptr gs:[{pcp} + 8], {bytes}",
-            pcp = in(reg) pcp,
-            bytes = in(reg) bytes,
-            options(nostack),
-        );
-    }
-    // Without SMP there is one copy and a per-CPU pointer is its address:
-    // `this_cpu_add` is a plain `add`, still one instruction each.
-    #[cfg(all(CONFIG_X86_64, not(CONFIG_SMP)))]
-    // SAFETY: as above; here `pcp` is the address of the only copy.
-    unsafe {
-        core::arch::asm!(
-            "add qword ptr [{pcp}], 1",
-            "add qword ptr [{pcp} + 8], {bytes}",
+            concat!("add qword ptr ", percpu_seg!(), "[{pcp}], 1"),
+            concat!("add qword ptr ", percpu_seg!(), "[{pcp} + 8], {bytes}"),
             pcp = in(reg) pcp,
             bytes = in(reg) bytes,
             options(nostack),
