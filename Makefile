@@ -23,22 +23,13 @@ SUPPORTED_KERNELS := 6.12 7.2
 KDIR ?= $(shell $(CURDIR)/scripts/kdir.sh)
 KERNELRELEASE_OF_KDIR := $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 KERNEL_SERIES := $(shell echo '$(KERNELRELEASE_OF_KDIR)' | sed -nE 's/^([0-9]+\.[0-9]+).*/\1/p')
-# A clang-built kernel takes modules from the same clang: LLVM=-<major> when
-# that versioned clang is installed (Debian's clang-19), else LLVM=1.
-KERNEL_CLANG := $(shell sed -nE 's/^CONFIG_CC_VERSION_TEXT=".*clang version ([0-9]+)\..*/\1/p' $(KDIR)/.config 2>/dev/null)
-ifneq ($(KERNEL_CLANG),)
-LLVM ?= $(if $(shell command -v clang-$(KERNEL_CLANG)),-$(KERNEL_CLANG),1)
-LIBCLANG_VERSION := $(KERNEL_CLANG)
-else
-LIBCLANG_VERSION := 19
-endif
-# bindgen loads the libclang of the same version (7.2 wants >= 17).
-export LIBCLANG_PATH ?= $(firstword $(wildcard /usr/lib/llvm-$(LIBCLANG_VERSION)/lib))
+include $(CURDIR)/scripts/kernel-llvm.mk
+# bindgen loads the libclang of the kernel's clang (7.2 wants >= 17), or 19.
+export LIBCLANG_PATH ?= $(firstword $(wildcard /usr/lib/llvm-$(or $(KERNEL_CLANG),19)/lib))
 export RUSTUP_TOOLCHAIN ?= 1.95.0
 # bindgen from scripts/setup.sh, if it is there.
 export PATH := $(or $(RNETNS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rnetns)/tools/bindgen-0.71.1/bin:$(PATH)
 
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM))
 
 all: modules
 

@@ -8,12 +8,7 @@
 #   make clean
 
 KDIR ?= $(shell $(CURDIR)/../../scripts/kdir.sh)
-# As the top Makefile: the kernel's own clang, if it was built with one.
-KERNEL_CLANG := $(shell sed -nE 's/^CONFIG_CC_VERSION_TEXT=".*clang version ([0-9]+)\..*/\1/p' $(KDIR)/.config 2>/dev/null)
-ifneq ($(KERNEL_CLANG),)
-LLVM ?= $(if $(shell command -v clang-$(KERNEL_CLANG)),-$(KERNEL_CLANG),1)
-endif
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM))
+include $(CURDIR)/../../scripts/kernel-llvm.mk
 
 all: modules
 

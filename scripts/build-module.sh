@@ -22,8 +22,7 @@ mkdir -p "$dir"
 # copies nor deletes them): a rebuild is incremental. Files are compared by
 # content and a changed one gets a new time stamp (no -t), so that make sees
 # it as newer than the objects even if the clone's copy is older.
-rsync -rlpD --checksum --delete --filter=':- .gitignore' --exclude .git --exclude results --exclude /doc \
-	"$RNETNS_TOP/" "$dir/"
+rnetns_copy_sources "$dir" --checksum --delete --exclude /doc
 logf=$RNETNS_LOGS/module-build-$RNETNS_KERNEL-$variant-$module.log
 make -C "$dir/$sub" -s KDIR="$kdir" >"$logf" 2>&1 || {
 	cat "$logf" >&2

@@ -109,6 +109,16 @@ rnetns_kdir() {
 	echo "$RNETNS_CACHE/kernel/$k-$variant-$key"
 }
 
+# rnetns_copy_sources DEST [RSYNC-OPTION...]: copy the repository's sources
+# (no build products, results or .git) into DEST with `rsync -rlpD` and the
+# options given.
+rnetns_copy_sources() {
+	local dest=$1
+	shift
+	rsync -rlpD "$@" --filter=':- .gitignore' --exclude .git --exclude results \
+		"$RNETNS_TOP/" "$dest/"
+}
+
 # Run a long command with its output in a log file, printing a status line
 # every $RNETNS_TICK seconds (stage, elapsed time, last line of the log).
 # On failure the tail of the log is printed.

@@ -11,7 +11,7 @@ LOGS=${RNETNS_LOGS:-/tmp}
 read -ra KERNELS <<<"${RNETNS_CHECK_KERNELS:-$RNETNS_KERNEL}"
 # Bring each kernel's build copy up to date with the sources.
 for k in "${KERNELS[@]}"; do
-	RNETNS_KERNEL=$k "$RNETNS_TOP/scripts/build-module.sh" normal >/dev/null
+	log "built $(RNETNS_KERNEL=$k "$RNETNS_TOP/scripts/build-module.sh" normal)"
 done
 
 # The module's build copy for kernel $1 (made by scripts/build-module.sh).
@@ -57,7 +57,7 @@ t_world_writable_param_refused() {
 	# module_param() does.
 	local k=${KERNELS[0]} dir logf=$LOGS/param-perm.log
 	dir=$(mktemp -d)
-	rsync -a --filter=':- .gitignore' --exclude .git --exclude results "$RNETNS_TOP/" "$dir/"
+	rnetns_copy_sources "$dir" -t
 	sed -i 's/^    0o444,$/    0o666,/' "$dir/src/rnetns.rs"
 	grep -q '0o666' "$dir/src/rnetns.rs" || { rm -rf "$dir"; fail "no 0o444 parameter to change"; return 1; }
 	if make -C "$dir" -s KDIR="$(RNETNS_KERNEL=$k rnetns_kdir normal)" >"$logf" 2>&1; then

@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Included by the module Makefiles (the top one and bench/kmod.mk) once
+# KDIR is set: a clang-built kernel takes modules from the same clang,
+# LLVM=-<major> when that versioned clang is installed (Debian's clang-19),
+# else LLVM=1; a gcc-built kernel gets no LLVM. Sets KERNEL_CLANG (the
+# kernel's clang major version, empty for gcc) and KMAKE.
+
+KERNEL_CLANG := $(shell sed -nE 's/^CONFIG_CC_VERSION_TEXT=".*clang version ([0-9]+)\..*/\1/p' $(KDIR)/.config 2>/dev/null)
+ifneq ($(KERNEL_CLANG),)
+LLVM ?= $(if $(shell command -v clang-$(KERNEL_CLANG)),-$(KERNEL_CLANG),1)
+endif
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM))
