@@ -153,7 +153,15 @@ t_gitignore() {
 	[ -z "$new" ] || fail "build products not ignored: $new"
 }
 
-ktap_plan $((8 + 3 * ${#KERNELS[@]}))
+t_polled_conditions() {
+	# wait_until's arguments are expanded once, when it is called: a
+	# condition on "$(...)" there never changes (wait_for re-evaluates).
+	local bad
+	bad=$(grep -n -E 'wait_until [^ ]+ (test|\[) .*\$\(' tests/*.sh scripts/*.sh)
+	[ -z "$bad" ] || fail "conditions expanded once, use wait_for: $bad"
+}
+
+ktap_plan $((9 + 3 * ${#KERNELS[@]}))
 run_test "rustfmt: no diff" t_rustfmt
 for k in "${KERNELS[@]}"; do
 	run_test "clippy ($k): no rustc, clippy or C warning; every item documented" t_clippy "$k"
@@ -166,5 +174,6 @@ run_test "unsafe only in the abstraction layer (src/ext)" t_unsafe_confined
 run_test "every unsafe block has // SAFETY:, every unsafe fn # Safety" t_safety_comments
 run_test "C helpers are one-line wrappers" t_c_helpers_are_wrappers
 run_test "make install puts rnetns.ko in the module tree and runs depmod" t_install
+run_test "polled test conditions are re-evaluated (wait_for, not wait_until)" t_polled_conditions
 run_test ".gitignore covers every build product" t_gitignore
 ktap_finish

@@ -59,7 +59,9 @@ expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
 }
 
-# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds. CMD's
+# words are expanded once, by the caller: a condition on a value that
+# changes ("$(live)") goes through wait_for.
 wait_until() {
 	local deadline=$(( $(date +%s) + $1 ))
 	shift
@@ -68,6 +70,10 @@ wait_until() {
 		sleep 0.1
 	done
 }
+
+# wait_for SECONDS 'CONDITION': poll a shell condition, re-evaluated (with
+# its command substitutions) every time; single-quote it.
+wait_for() { wait_until "$1" eval "$2"; }
 
 # field KEY [FILE]: value of "KEY value" in an rnetns file.
 field() { awk -v k="$1" '$1 == k { print $2; exit }' "${2:-$PROCF}"; }

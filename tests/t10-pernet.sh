@@ -11,7 +11,7 @@ fresh_start cleanup
 ip netns add pre0
 unshare -n sleep 600 &
 HOLDER=$!
-wait_until 30 test "$(inum /proc/$HOLDER/ns/net)" != "$(inum /proc/self/ns/net)"
+wait_for 30 '[ "$(inum /proc/$HOLDER/ns/net)" != "$(inum /proc/self/ns/net)" ]'
 
 t_load() {
 	dmesg -C
@@ -125,12 +125,12 @@ t_netns_del() {
 	before=$(live)
 	ip netns add gone0 && ip netns del gone0 || return 1
 	# Namespaces are torn down asynchronously (cleanup_net workqueue).
-	wait_until $TEARDOWN test "$(live)" = "$before" ||
+	wait_for $TEARDOWN '[ "$(live)" = "$before" ]' ||
 		fail "live count $(live), want $before after ip netns del"
-	ip netns add gone0 && wait_until 30 test "$(live)" = $((before + 1)) ||
+	ip netns add gone0 && wait_for 30 '[ "$(live)" = $((before + 1)) ]' ||
 		fail "live count $(live), want $((before + 1)) after ip netns add"
 	ip netns del gone0
-	wait_until $TEARDOWN test "$(live)" = "$before" || fail "live count $(live) after second delete"
+	wait_for $TEARDOWN '[ "$(live)" = "$before" ]' || fail "live count $(live) after second delete"
 }
 
 t_rmmod_100() {

@@ -147,7 +147,7 @@ t_nothing_left() {
 	cleanup_netns
 	load_module || return 1
 	# Every namespace the workers made has been torn down (exit ran).
-	wait_until $TEARDOWN test "$(live)" = "$LIVE0" || fail "live $(live), before the torture $LIVE0" || return 1
+	wait_for $TEARDOWN '[ "$(live)" = "$LIVE0" ]' || fail "live $(live), before the torture $LIVE0" || return 1
 	dmesg -C
 	rmmod rnetns || return 1
 	dmesg | grep -q 'rnetns: unloaded; no namespace holds rnetns state' ||

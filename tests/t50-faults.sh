@@ -59,7 +59,7 @@ t_netns_faults() {
 		esac
 		# Nothing half-made is left: the live count is back, and a
 		# namespace made without faults works.
-		wait_until $TEARDOWN test "$(live)" = "$live0" || fail "N=$n: live $(live), want $live0" || return 1
+		wait_for $TEARDOWN '[ "$(live)" = "$live0" ]' || fail "N=$n: live $(live), want $live0" || return 1
 	done
 	echo "$((n - 1)) fault sites in namespace creation, $injected failed the creation"
 	[ "$n" -gt 1 ] && [ "$n" -lt "$MAXN" ] || fail "enumeration did not end properly (n=$n)" || return 1

@@ -73,7 +73,7 @@ t_kprobes() {
 	local i k=5 inums=""
 	for i in $(seq $k); do ip netns add kp$i; inums="$inums $(inum /run/netns/kp$i)"; done
 	for i in $(seq $k); do ip netns del kp$i; done
-	wait_until $TEARDOWN test "$(grep -c ' exit: (' $T/trace)" -ge $k
+	wait_for $TEARDOWN '[ "$(grep -c " exit: (" $T/trace)" -ge $k ]'
 	sleep 0.5
 	echo 0 >$T/tracing_on
 	grep -m3 -E ' (init|init_ret): \(' $T/trace
@@ -110,13 +110,13 @@ hist_sum() { awk -v h="$1" '$1 == h { s += $4 } END { print s + 0 }' $LIFEF; }
 t_histograms() {
 	reset_tracing
 	cleanup_netns
-	wait_until $TEARDOWN test "$(live)" = 1 || fail "live $(live) after removing every namespace" || return 1
+	wait_for $TEARDOWN '[ "$(live)" = 1 ]' || fail "live $(live) after removing every namespace" || return 1
 	local c0 d0 i0 e0 l0 k=6 i
 	c0=$(field created $LIFEF) d0=$(field destroyed $LIFEF)
 	i0=$(hist_sum init_ns) e0=$(hist_sum exit_ns) l0=$(hist_sum lifetime_ns)
 	for i in $(seq $k); do ip netns add h$i; done
 	for i in $(seq $k); do ip netns del h$i; done
-	wait_until $TEARDOWN test "$(live)" = 1 || fail "live $(live) after deleting" || return 1
+	wait_for $TEARDOWN '[ "$(live)" = 1 ]' || fail "live $(live) after deleting" || return 1
 	cat $LIFEF
 	expect_eq "created, destroyed" "$(field created $LIFEF) $(field destroyed $LIFEF)" "$((c0 + k)) $((d0 + k))" &&
 		expect_eq "init_ns, exit_ns, lifetime_ns histogram totals" \
