@@ -29,6 +29,7 @@ PACKAGES=(
 	make gcc libc6-dev flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
 	qemu-system-x86 busybox-static
 	iproute2 iputils-ping nftables util-linux procps python3 rsync trace-cmd
+	python3-matplotlib
 )
 
 missing=()

@@ -37,12 +37,13 @@ rnetns_module! {
     license: "GPL",
 }
 
-// The pernet callbacks under stable names, for kprobes and stack traces.
+// The pernet callbacks: C entry points (src/ext/entry.c) that ftrace,
+// kprobes and fprobes see, and the Rust functions they call.
 pernet_callbacks! {
     static CALLBACKS: Callbacks<NetState> = {
-        init: rnetns_net_init,
-        pre_exit: rnetns_net_pre_exit,
-        exit: rnetns_net_exit,
+        init: rnetns_net_init => rnetns_net_init_rust,
+        pre_exit: rnetns_net_pre_exit => rnetns_net_pre_exit_rust,
+        exit: rnetns_net_exit => rnetns_net_exit_rust,
     };
 }
 

@@ -129,9 +129,10 @@ t_safety_comments() {
 }
 
 t_c_helpers_are_wrappers() {
-	# No logic in C: each function in src/ext/helpers.c is one statement.
+	# No logic in C: each function of the wrappers, the traceable entry
+	# points and the trace event wrappers is one statement.
 	awk '/^{/ { body = 0; next } /^}/ { if (body != 1) { print FILENAME ": a function with " body " statements"; bad = 1 } next }
-	     /;/ { body++ } END { exit bad }' src/ext/helpers.c
+	     /;/ { body++ } END { exit bad }' src/ext/helpers.c src/ext/entry.c src/trace/trace.c
 }
 
 t_install() {
@@ -172,7 +173,7 @@ run_test "module_param! refuses a world-writable mode at build time" t_world_wri
 run_test "from a clone in a 0700 directory with a space in its path, under /tmp" t_clone_location
 run_test "unsafe only in the abstraction layer (src/ext)" t_unsafe_confined
 run_test "every unsafe block has // SAFETY:, every unsafe fn # Safety" t_safety_comments
-run_test "C helpers are one-line wrappers" t_c_helpers_are_wrappers
+run_test "C files are one-line wrappers (helpers, entry points, trace events)" t_c_helpers_are_wrappers
 run_test "make install puts rnetns.ko in the module tree and runs depmod" t_install
 run_test "polled test conditions are re-evaluated (wait_for, not wait_until)" t_polled_conditions
 run_test ".gitignore covers every build product" t_gitignore

@@ -131,6 +131,8 @@ reset_tracing() {
 	echo 0 >$T/events/enable
 	echo nop >$T/current_tracer
 	echo >$T/set_graph_function
+	echo 0 >$T/max_graph_depth
+	echo 1 >$T/options/funcgraph-irqs
 	echo >$T/kprobe_events 2>/dev/null
 	echo >$T/trace
 }

@@ -1,9 +1,12 @@
 #!/bin/bash
 # requires: /sys/kernel/tracing/events
 # The README's tracing recipes, run as written, and what a researcher should
-# see: rnetns events inside the function_graph of setup_net/cleanup_net for
-# the namespace the test made, kprobes on rnetns's callbacks firing once per
-# namespace, and lifecycle histograms that add up.
+# see: rnetns's own frames (its C entry points) inside setup_net -> ops_init
+# with what they call, rnetns events inside the function_graph of
+# setup_net/cleanup_net for the namespace the test made, kprobes, kretprobes
+# and fprobes on rnetns's callbacks firing once per namespace with the right
+# return value, the profile of scripts/trace.sh, and lifecycle histograms
+# that add up.
 source "$(dirname "$0")/lib.sh"
 
 fresh_start reset_tracing
@@ -30,6 +33,142 @@ inside() {
 		END { exit !found }' $T/trace
 }
 
+# frame FUNC: FUNC's first frame in the function_graph trace (funcgraph-proc
+# and funcgraph-tail on): "parents: A>B>FUNC", "duration: D us" and
+# "calls: the functions it called directly", or nothing.
+frame() {
+	awk -v fn="$1" '
+		function body(s) { sub(/^[^|]*\|[^|]*\|/, "", s); gsub(/^ +| +$/, "", s); return s }
+		{ split($0, f, "|"); task = f[1]; sub(/^ *[0-9]+\) */, "", task); gsub(/ +$/, "", task) }
+		/\|.*\|/ {
+			b = body($0); n = depth[task] + 0
+			if (b ~ /\(\) \{$/) {
+				name = b; sub(/\(\) \{$/, "", name); sub(/ \[[a-z_]+\]$/, "", name)
+				if (inside && task == ftask && n == fdepth) calls = calls " " name
+				stack[task, n + 1] = name; depth[task] = n + 1
+				if (!done && !inside && name == fn) {
+					inside = 1; ftask = task; fdepth = n + 1
+					for (i = 1; i <= n + 1; i++) p = p (i > 1 ? ">" : "") stack[task, i]
+				}
+			} else if (b ~ /^\} \/\* /) {
+				if (inside && task == ftask && n == fdepth) {
+					d = f[2]; gsub(/[^0-9.]/, "", d); dur = d; inside = 0; done = 1
+				}
+				if (n > 0) depth[task] = n - 1
+			} else if (b ~ /\(\);$/ && inside && task == ftask && n == fdepth) {
+				name = b; sub(/\(\);$/, "", name); sub(/ \[[a-z_]+\]$/, "", name); calls = calls " " name
+			}
+		}
+		END { if (done) { print "parents: " p; print "duration: " dur " us"; print "calls:" calls } }' $T/trace
+}
+
+t_graph_frame() {
+	# Recipe: rnetns_net_init as a frame of its own inside ops_init.
+	grep -q '^rnetns_net_init \[rnetns\]$' $T/available_filter_functions ||
+		fail "rnetns_net_init is not in available_filter_functions" || return 1
+	graph_with_events setup_net
+	ip netns add frame1 || return 1
+	echo 0 >$T/tracing_on
+	grep -m1 -B1 -A12 'rnetns_net_init \[rnetns\]() {' $T/trace
+	grep -m1 '} /\* rnetns_net_init \[rnetns\] \*/' $T/trace
+	local f
+	f=$(frame rnetns_net_init)
+	echo "$f"
+	grep -q '^parents: setup_net>ops_init>rnetns_net_init$' <<<"$f" ||
+		fail "rnetns_net_init is not a frame under setup_net > ops_init" || return 1
+	grep -q '^duration: [0-9][0-9.]* us$' <<<"$f" || fail "no duration for rnetns_net_init" || return 1
+	# Its allocations, hook registration and proc file creation, inside it.
+	local c
+	for c in rnetns_alloc_percpu nf_register_net_hook proc_create_net_single_write rnetns_trace_net_init; do
+		grep -q "^calls:.* $c\\b" <<<"$f" || fail "rnetns_net_init does not show $c inside it" || return 1
+	done
+	ip netns del frame1
+}
+
+t_graph_own() {
+	# Recipe: set_graph_function=rnetns_net_init on its own.
+	reset_tracing
+	echo rnetns_net_init >$T/set_graph_function || fail "set_graph_function refuses rnetns_net_init" || return 1
+	echo function_graph >$T/current_tracer
+	echo 1 >$T/options/funcgraph-tail
+	echo 1 >$T/options/funcgraph-proc
+	echo 1 >$T/tracing_on
+	ip netns add own1 || return 1
+	echo 0 >$T/tracing_on
+	grep -m8 -A1 'rnetns_net_init \[rnetns\]() {' $T/trace
+	local f
+	f=$(frame rnetns_net_init)
+	grep -q '^parents: rnetns_net_init$' <<<"$f" && grep -q ' nf_register_net_hook' <<<"$f" ||
+		fail "graph of rnetns_net_init alone: $f" || return 1
+	# Nothing but rnetns_net_init's graph is traced.
+	! grep -q 'ops_init() {' $T/trace || fail "ops_init traced outside the graph of rnetns_net_init"
+	ip netns del own1
+}
+
+t_probes() {
+	# Recipe: kprobe, kretprobe (retval: the errno) on the entry points.
+	reset_tracing
+	echo 'p:rnetns_ep/init rnetns_net_init net=%di:x64' >>$T/kprobe_events &&
+		echo 'r:rnetns_ep/init_ret rnetns_net_init ret=$retval:s32' >>$T/kprobe_events &&
+		echo 'p:rnetns_ep/pre_exit rnetns_net_pre_exit net=%di:x64' >>$T/kprobe_events &&
+		echo 'p:rnetns_ep/exit rnetns_net_exit net=%di:x64' >>$T/kprobe_events ||
+		fail "kprobe_events refuses probes on rnetns_net_init/pre_exit/exit" || return 1
+	echo 1 >$T/events/rnetns_ep/enable
+	echo 1 >$T/tracing_on
+	local i k=4
+	for i in $(seq $k); do ip netns add ep$i; done
+	for i in $(seq $k); do ip netns del ep$i; done
+	wait_for $TEARDOWN '[ "$(grep -c " exit: (" $T/trace)" -ge $k ]'
+	sleep 0.5
+	echo 0 >$T/tracing_on
+	grep -m2 -E ' (init|init_ret): \(' $T/trace
+	local nets
+	nets=$(grep ' init: (rnetns_net_init' $T/trace | sed 's/.*net=//' | sort -u | wc -l)
+	expect_eq "init hits on distinct namespaces / init_ret with ret=0 / pre_exit / exit" \
+		"$nets $(grep -c ' init_ret: (.* <- rnetns_net_init) ret=0$' $T/trace) $(grep -c ' pre_exit: (rnetns_net_pre_exit' $T/trace) $(grep -c ' exit: (rnetns_net_exit' $T/trace)" \
+		"$k $k $k $k" || return 1
+	# Each namespace torn down is one that was set up.
+	local n
+	for n in $(grep ' exit: (rnetns_net_exit' $T/trace | sed 's/.*net=//'); do
+		grep -q " init: (rnetns_net_init.*net=$n\$" $T/trace || fail "exit of $n, which was not set up here" || return 1
+	done
+	echo 0 >$T/events/rnetns_ep/enable
+	echo >$T/kprobe_events
+}
+
+t_fprobes() {
+	# Recipe: fprobe events on the entry point and its return.
+	grep -q '^[[:space:]]*f\[' $T/README || { echo "this kernel has no fprobe events (CONFIG_FPROBE_EVENTS)"; return 4; }
+	reset_tracing
+	echo 'f:rnetns_fp/init rnetns_net_init' >>$T/dynamic_events &&
+		echo 'f:rnetns_fp/init_ret rnetns_net_init%return ret=$retval:s32' >>$T/dynamic_events ||
+		fail "dynamic_events refuses fprobes on rnetns_net_init" || return 1
+	echo 1 >$T/events/rnetns_fp/enable
+	echo 1 >$T/tracing_on
+	local i k=3
+	for i in $(seq $k); do ip netns add fp$i; done
+	echo 0 >$T/tracing_on
+	grep -m2 -E ' init(_ret)?: \(' $T/trace
+	expect_eq "fprobe entry / return with ret=0 hits" \
+		"$(grep -c ' init: (rnetns_net_init' $T/trace) $(grep -c ' init_ret: (.*<- rnetns_net_init) ret=0$' $T/trace)" "$k $k" || return 1
+	echo 0 >$T/events/rnetns_fp/enable
+	echo '-:rnetns_fp/init' >>$T/dynamic_events
+	echo '-:rnetns_fp/init_ret' >>$T/dynamic_events
+	for i in $(seq $k); do ip netns del fp$i; done
+}
+
+t_profile() {
+	# The trace command's profile (scripts/trace.sh runs the same script).
+	local out=/tmp/rnetns-profile
+	RNETNS_TRACE_NS=5 RNETNS_TRACE_CHECK=1 "$RNETNS_TOP/scripts/trace-guest.sh" "$out" ||
+		fail "scripts/trace-guest.sh or its profile check failed" || return 1
+	grep -q '^setup_net: 5 calls' $out/profile.txt &&
+		grep -q '^  init  *rnetns_net_init \[rnetns\] .*<- rnetns$' $out/profile.txt &&
+		grep -q '^  exit  *rnetns_net_exit \[rnetns\] .*<- rnetns$' $out/profile.txt ||
+		fail "profile table lacks its rows" || return 1
+	[ "$(head -c 8 $out/profile.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
+		fail "no PNG written to $out/profile.png"
+}
 
 t_graph_setup_net() {
 	# Recipe: function_graph on setup_net with the rnetns events.
@@ -60,9 +199,8 @@ t_graph_cleanup_net() {
 }
 
 t_kprobes() {
-	# Recipe: kprobes with typed arguments and a kretprobe on the C probe
-	# points rnetns calls once per namespace from its callbacks. (The kprobe
-	# core refuses the Rust callbacks themselves in this kernel.)
+	# Recipe: kprobes with typed arguments (the event fields) and a
+	# kretprobe on the trace event wrappers rnetns calls once per namespace.
 	reset_tracing
 	echo 'p:rnetns_kp/init rnetns_trace_net_init inum=%di:u32 cookie=%si:u64 duration_ns=%dx:u64 result=%cx:s32' >>$T/kprobe_events &&
 		echo 'r:rnetns_kp/init_ret rnetns_trace_net_init' >>$T/kprobe_events &&
@@ -79,10 +217,10 @@ t_kprobes() {
 	grep -m3 -E ' (init|init_ret): \(' $T/trace
 	local n_init n_ret n_pre n_exit
 	n_init=$(grep -c ' init: (.*result=0' $T/trace)
-	n_ret=$(grep -c ' init_ret: (rnetns_net_init+' $T/trace)
+	n_ret=$(grep -c ' init_ret: (rnetns_net_init_rust+' $T/trace)
 	n_pre=$(grep -c ' pre_exit: (' $T/trace)
 	n_exit=$(grep -c ' exit: (' $T/trace)
-	expect_eq "kprobe hits init (result=0)/init_ret (into rnetns_net_init)/pre_exit/exit" \
+	expect_eq "kprobe hits init (result=0)/init_ret (into rnetns_net_init_rust)/pre_exit/exit" \
 		"$n_init $n_ret $n_pre $n_exit" "$k $k $k $k" || return 1
 	for i in $inums; do
 		grep -q " init: (.*inum=$i " $T/trace && grep -q " exit: (.*inum=$i\$" $T/trace ||
@@ -138,11 +276,16 @@ t_reset_event() {
 		grep -q "rnetns_reset: inum=$inum .* result=-22" $T/trace || fail "reset events: $(grep rnetns_reset $T/trace)"
 }
 
-ktap_plan 7
+ktap_plan 12
 run_test "trace events under events/rnetns" t_events
+run_test "function_graph: rnetns_net_init is a frame in setup_net > ops_init, with a duration and its work inside" t_graph_frame
+run_test "set_graph_function=rnetns_net_init traces rnetns's init alone" t_graph_own
+run_test "kprobe/kretprobe on rnetns_net_init, pre_exit, exit: once per namespace, retval 0" t_probes
+run_test "fprobe events on rnetns_net_init and its return: once per namespace, retval 0" t_fprobes
 run_test "function_graph on setup_net shows rnetns_net_init of the new namespace inside it" t_graph_setup_net
 run_test "function_graph on cleanup_net shows its pre_exit and exit events inside it" t_graph_cleanup_net
 run_test "kprobes/kretprobe on rnetns_trace_net_* fire once per namespace, with its inode" t_kprobes
+run_test "scripts/trace.sh's profile: setup_net/cleanup_net tables with rnetns's rows, and the PNG" t_profile
 run_test "trace-cmd record -p function_graph -g setup_net -e rnetns shows the event" t_trace_cmd
 run_test "lifecycle histograms add up to the namespaces made and destroyed" t_histograms
 run_test "reset writes are traced with their result" t_reset_event

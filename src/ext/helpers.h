@@ -31,6 +31,14 @@ unsigned int rnetns_nr_cpu_ids(void);
 void rnetns_this_cpu_add_u64(u64 *pcp, u64 val);
 u64 rnetns_ktime_get_ns(void);
 
+/* Traceable entry points (src/ext/entry.c) and what they call. */
+int rnetns_net_init(struct net *net);
+void rnetns_net_pre_exit(struct net *net);
+void rnetns_net_exit(struct net *net);
+int rnetns_net_init_rust(struct net *net);
+void rnetns_net_pre_exit_rust(struct net *net);
+void rnetns_net_exit_rust(struct net *net);
+
 /* Trace event wrappers, in src/trace/trace.c. */
 void rnetns_trace_net_init(u32 inum, u64 cookie, u64 duration_ns, int result);
 void rnetns_trace_net_pre_exit(u32 inum, u64 cookie, u64 lifetime_ns);

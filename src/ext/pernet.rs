@@ -233,14 +233,15 @@ struct Slot<T: Operations> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
-/// The named `extern "C"` callbacks of one [`Operations`] type, made by
-/// [`pernet_callbacks!`] so that they have readable symbol names.
+/// The pernet callbacks of one [`Operations`] type, made by
+/// [`pernet_callbacks!`]: C entry points with an ftrace location, each of
+/// which calls a Rust function that calls into [`Registration`].
 pub(crate) struct Callbacks<T> {
-    /// Calls [`Registration::init`].
+    /// Leads to [`Registration::init`].
     init: unsafe extern "C" fn(*mut bindings::net) -> i32,
-    /// Calls [`Registration::pre_exit`].
+    /// Leads to [`Registration::pre_exit`].
     pre_exit: unsafe extern "C" fn(*mut bindings::net),
-    /// Calls [`Registration::exit`].
+    /// Leads to [`Registration::exit`].
     exit: unsafe extern "C" fn(*mut bindings::net),
     /// The callbacks are those of `T`.
     _t: PhantomData<T>,
@@ -252,7 +253,8 @@ impl<T: Operations> Callbacks<T> {
     /// # Safety
     ///
     /// Each function must do nothing but call the `Registration::<T>`
-    /// function of the same name with its argument.
+    /// function of the same name with its argument, directly or through
+    /// functions that do nothing else.
     pub(crate) const unsafe fn new(
         init: unsafe extern "C" fn(*mut bindings::net) -> i32,
         pre_exit: unsafe extern "C" fn(*mut bindings::net),
@@ -267,57 +269,80 @@ impl<T: Operations> Callbacks<T> {
     }
 }
 
-/// Defines the `extern "C"` pernet callbacks of an [`Operations`] type under
-/// the given symbol names, and a `static` [`Callbacks`] of them.
+/// Defines the pernet callbacks of an [`Operations`] type and a `static`
+/// [`Callbacks`] of them.
+///
+/// The netns core calls C entry points (in `src/ext/entry.c`, one-line
+/// functions compiled with the kernel's flags, so function_graph, kprobes
+/// and fprobes see them: Rust functions have no ftrace location). Each is
+/// named on the left of `=>` and calls the `#[no_mangle]` Rust function
+/// named on the right, which this macro defines to call [`Registration`].
 ///
 /// ```ignore
 /// pernet_callbacks! {
 ///     static CALLBACKS: Callbacks<MyState> = {
-///         init: my_net_init, pre_exit: my_net_pre_exit, exit: my_net_exit,
+///         init: my_net_init => my_net_init_rust,
+///         pre_exit: my_net_pre_exit => my_net_pre_exit_rust,
+///         exit: my_net_exit => my_net_exit_rust,
 ///     };
 /// }
 /// ```
 macro_rules! pernet_callbacks {
     (static $name:ident: Callbacks<$t:ty> = {
-        init: $init:ident, pre_exit: $pre_exit:ident, exit: $exit:ident $(,)?
+        init: $init:ident => $init_rust:ident,
+        pre_exit: $pre_exit:ident => $pre_exit_rust:ident,
+        exit: $exit:ident => $exit_rust:ident $(,)?
     };) => {
-        /// `pernet_operations.init`: sets up one namespace.
+        /// `pernet_operations.init`, through its C entry point: sets up one
+        /// namespace.
         ///
         /// # Safety
         ///
-        /// Only for the netns core, as the `init` of the registered operations.
+        /// Only for the netns core, as the `init` of the registered
+        /// operations (through the C entry point).
         #[no_mangle]
-        unsafe extern "C" fn $init(net: *mut $crate::ext::bindings::net) -> i32 {
+        unsafe extern "C" fn $init_rust(net: *mut $crate::ext::bindings::net) -> i32 {
             // SAFETY: called by the netns core as `init` (contract above).
             unsafe { $crate::ext::pernet::Registration::<$t>::init(net) }
         }
 
-        /// `pernet_operations.pre_exit`: first step of a namespace's teardown.
+        /// `pernet_operations.pre_exit`, through its C entry point: first
+        /// step of a namespace's teardown.
         ///
         /// # Safety
         ///
-        /// Only for the netns core, as the `pre_exit` of the registered operations.
+        /// Only for the netns core, as the `pre_exit` of the registered
+        /// operations (through the C entry point).
         #[no_mangle]
-        unsafe extern "C" fn $pre_exit(net: *mut $crate::ext::bindings::net) {
+        unsafe extern "C" fn $pre_exit_rust(net: *mut $crate::ext::bindings::net) {
             // SAFETY: called by the netns core as `pre_exit` (contract above).
             unsafe { $crate::ext::pernet::Registration::<$t>::pre_exit(net) }
         }
 
-        /// `pernet_operations.exit`: last step of a namespace's teardown.
+        /// `pernet_operations.exit`, through its C entry point: last step of
+        /// a namespace's teardown.
         ///
         /// # Safety
         ///
-        /// Only for the netns core, as the `exit` of the registered operations.
+        /// Only for the netns core, as the `exit` of the registered
+        /// operations (through the C entry point).
         #[no_mangle]
-        unsafe extern "C" fn $exit(net: *mut $crate::ext::bindings::net) {
+        unsafe extern "C" fn $exit_rust(net: *mut $crate::ext::bindings::net) {
             // SAFETY: called by the netns core as `exit` (contract above).
             unsafe { $crate::ext::pernet::Registration::<$t>::exit(net) }
         }
 
         static $name: $crate::ext::pernet::Callbacks<$t> =
-            // SAFETY: the three functions only call the `Registration`
-            // function of the same role.
-            unsafe { $crate::ext::pernet::Callbacks::new($init, $pre_exit, $exit) };
+            // SAFETY: each C entry point only calls the Rust function of the
+            // same role above, which only calls the `Registration` function
+            // of that role.
+            unsafe {
+                $crate::ext::pernet::Callbacks::new(
+                    $crate::ext::bindings::$init,
+                    $crate::ext::bindings::$pre_exit,
+                    $crate::ext::bindings::$exit,
+                )
+            };
     };
 }
 pub(crate) use pernet_callbacks;
