@@ -48,7 +48,8 @@ pub(crate) struct NetState {
     created_ns: u64,
     /// When rnetns set the namespace up, on the monotonic clock (ns).
     created_mono_ns: u64,
-    /// The (family, hook point) pairs counted, from [`HOOKS`].
+    /// The (family, hook point) pairs counted from the start, from
+    /// [`HOOKS`]; a write of `hooks=` changes what is counted later.
     hooks: HookSet,
     /// A counter per (family, hook point).
     #[pin]
@@ -119,7 +120,8 @@ impl NetShow for NetState {
         mode: 0o644,
     };
 
-    fn show(&self, net: &Net, m: &SeqFile) -> Result {
+    fn show(&self, net: &Net, attached: Option<&Self::Attached>, m: &SeqFile) -> Result {
+        let counted = attached.ok_or(EAGAIN)?.0.get();
         seq_print!(m, "inum {}\n", self.inum);
         seq_print!(m, "cookie {}\n", self.cookie);
         seq_print!(m, "init_net {}\n", u8::from(net.is_init_net()));
@@ -129,23 +131,35 @@ impl NetShow for NetState {
             "age_ms {}\n",
             time::boottime_ns().saturating_sub(self.created_ns) / 1_000_000
         );
+        seq_print!(m, "hooks {}\n", Hooks(counted));
         seq_print!(m, "family hook packets bytes\n");
-        self.counters.read(self.hooks, |index, totals| {
+        self.counters.read(counted, |index, totals| {
             seq_print!(m, "{}\n", Row { index, totals });
         });
         Ok(())
     }
 
-    /// `reset` (with or without a trailing newline) zeroes this namespace's
-    /// counters; it needs `CAP_NET_ADMIN` over the namespace's owning user
-    /// namespace, for the opener and the writer (else `EPERM`). Anything else
-    /// fails with `EINVAL` and changes nothing.
-    fn write(&self, ctx: &WriteContext<'_>, input: &[u8]) -> Result {
+    /// A [`Command`] (with or without a trailing newline): `reset` zeroes
+    /// this namespace's counters, `hooks=SELECTION` makes SELECTION the
+    /// hook points counted (registering and unregistering hooks). Both need
+    /// `CAP_NET_ADMIN` over the namespace's owning user namespace, for the
+    /// opener and the writer (else `EPERM`). Anything else fails with
+    /// `EINVAL` and changes nothing; so does a `hooks=` that netfilter
+    /// cannot register (its error, for example `E2BIG` when a hook table
+    /// is full), and a write while the namespace is being torn down fails
+    /// with `ENODEV`.
+    fn write(
+        &self,
+        ctx: &WriteContext<'_>,
+        attached: Option<&Self::Attached>,
+        input: &[u8],
+    ) -> Result {
         let result = if !ctx.net_admin_capable() {
             Err(EPERM)
         } else {
             Command::parse(input).and_then(|cmd| match cmd {
                 Command::Reset => self.counters.reset(),
+                Command::Hooks(set) => attached.ok_or(EAGAIN)?.0.set(set),
             })
         };
         trace::reset(
@@ -162,16 +176,34 @@ impl NetShow for NetState {
 pub(crate) enum Command {
     /// `reset`: zero the namespace's counters.
     Reset,
+    /// `hooks=SELECTION`: count at these hook points (the syntax of the
+    /// `hooks` module parameter, see [`HookSelection`]).
+    Hooks(HookSet),
 }
 
 impl Command {
     /// Parses the buffer of one `write(2)`: a command with or without a
     /// trailing newline. Anything else is `EINVAL`.
     pub(crate) fn parse(input: &[u8]) -> Result<Self> {
-        match input.strip_suffix(b"\n").unwrap_or(input) {
-            b"reset" => Ok(Command::Reset),
-            _ => Err(EINVAL),
+        let line = input.strip_suffix(b"\n").unwrap_or(input);
+        if line == b"reset" {
+            return Ok(Command::Reset);
         }
+        match line.strip_prefix(b"hooks=") {
+            Some(value) => HookSelection::parse(value)
+                .map(Command::Hooks)
+                .map_err(|_| EINVAL),
+            None => Err(EINVAL),
+        }
+    }
+}
+
+/// A hook set in `hooks=` syntax.
+struct Hooks(HookSet);
+
+impl compat::Display for Hooks {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        HookSelection::format(self.0, f)
     }
 }
 

@@ -114,11 +114,26 @@ mod tests {
         assert_eq!(HookSelection::parse(formatted(set).get()), Ok(set));
     }
 
-    /// `reset` with or without one newline; anything else is `EINVAL`.
+    /// `reset` and `hooks=SELECTION` with or without one newline; anything
+    /// else is `EINVAL`.
     #[test]
     fn write_commands() {
         assert_eq!(Command::parse(b"reset"), Ok(Command::Reset));
         assert_eq!(Command::parse(b"reset\n"), Ok(Command::Reset));
+        assert_eq!(
+            Command::parse(b"hooks=none\n"),
+            Ok(Command::Hooks(HookSet::NONE))
+        );
+        assert_eq!(
+            Command::parse(b"hooks=ipv4:input,ipv6"),
+            HookSelection::parse(b"ipv4:input,ipv6")
+                .map(Command::Hooks)
+                .map_err(|_| EINVAL)
+        );
+        assert_eq!(
+            Command::parse(b"hooks=all"),
+            Ok(Command::Hooks(HookSet::ALL))
+        );
         for bad in [
             &b"reset\n\n"[..],
             b"Reset",
@@ -126,6 +141,12 @@ mod tests {
             b"reset ",
             b"",
             b"\n",
+            b"hooks=",
+            b"hooks",
+            b"hooks=ipv5",
+            b"hooks=ipv4:inpu",
+            b"hooks =all",
+            b"hooks=all\n\n",
         ] {
             assert_eq!(Command::parse(bad).map_err(|e| e.to_errno()), Err(-22));
         }

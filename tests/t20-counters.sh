@@ -1,6 +1,8 @@
 #!/bin/bash
 # Packet-path counters: per-namespace netfilter hooks, per-CPU counters,
-# reset and its permissions, the hooks= module parameter.
+# reset and its permissions, the hooks= module parameter, and switching the
+# counted hook points at run time by writing hooks= (checked against
+# netfilter's own list of registered hooks, nft list hooks).
 source "$(dirname "$0")/lib.sh"
 
 P=100                  # UDP payload bytes
@@ -271,7 +273,76 @@ t_hooks_invalid() {
 			"ipv4:prerouting,ipv6:prerouting,ipv6:input,ipv6:forward,ipv6:output,ipv6:postrouting"
 }
 
-ktap_plan 17
+# rnetns_hooks NS: the hook points where rnetns has a hook registered in NS,
+# as netfilter itself lists them (nft list hooks), "family:hook" each.
+rnetns_hooks() {
+	ip netns exec "$1" nft list hooks 2>/dev/null | awk '
+		$1 == "family" { fam = ($2 == "ip") ? "ipv4" : ($2 == "ip6") ? "ipv6" : $2 }
+		$1 == "hook" { hook = $2 }
+		/\[rnetns\]/ { print fam ":" hook }' | sort | tr '\n' ' '
+}
+hooks_line() { ip netns exec "$1" awk '$1 == "hooks" { print $2 }' $PROCF; }
+
+t_switch() {
+	cleanup_netns
+	unload_module
+	load_module || return 1
+	mkns S && settle S && sink S 127.0.0.1 9005 && sink S ::1 9005 || return 1
+	expect_eq "hooks line by default" "$(hooks_line S)" all || return 1
+	expect_eq "rnetns hooks in S by default (nft list hooks)" "$(rnetns_hooks S | wc -w)" 10 || return 1
+	local got s0 s1
+	got=$(ip netns exec S $NSUTIL write $PROCF 'hooks=ipv4:input\n')
+	expect_eq "write hooks=ipv4:input" "$got" ok || return 1
+	expect_eq "hooks line" "$(hooks_line S)" ipv4:input || return 1
+	expect_eq "rows" "$(table S | awk '{print $1 ":" $2}')" ipv4:input || return 1
+	expect_eq "rnetns hooks in S (nft list hooks)" "$(rnetns_hooks S)" "ipv4:input " || return 1
+	expect_eq "init_net untouched" "$(awk '$1 == "hooks" { print $2 }' $PROCF)" all || return 1
+	s0=$(table S)
+	send S 127.0.0.1 9005 4
+	send S ::1 9005 4
+	expect_delta "S counting ipv4 input only" "$s0" "$(table S)" "ipv4:input:4:$((4 * V4))" || return 1
+	# Counting off: no rnetns hook left in the namespace, no rows.
+	got=$(ip netns exec S $NSUTIL write $PROCF hooks=none)
+	expect_eq "write hooks=none" "$got" ok || return 1
+	expect_eq "rnetns hooks in S with hooks=none" "$(rnetns_hooks S)" "" || return 1
+	expect_eq "rows with hooks=none" "$(table S)" "" || return 1
+	# Bad selections and unprivileged writers change nothing.
+	for v in hooks=ipv5 hooks= 'hooks=ipv4:inpu' 'hooks=all,' 'hook=all'; do
+		got=$(ip netns exec S $NSUTIL write $PROCF "$v")
+		expect_eq "write '$v'" "$got" EINVAL || return 1
+	done
+	got=$(ip netns exec S setpriv --reuid=65534 --regid=65534 --clear-groups $NSUTIL write @3 hooks=all 3>$PROCF)
+	expect_eq "hooks=all by nobody through root's descriptor" "$got" EPERM || return 1
+	expect_eq "hooks after refused writes" "$(hooks_line S) $(rnetns_hooks S)" "none " || return 1
+	# Back on: every hook point again, ipv4 input continuing from where it was.
+	s1=$(ip netns exec S awk '$1 == "ipv4" && $2 == "input" { print $3 }' $PROCF 2>/dev/null)
+	got=$(ip netns exec S $NSUTIL write $PROCF hooks=all)
+	expect_eq "write hooks=all" "$got" ok || return 1
+	expect_eq "rnetns hooks in S after hooks=all" "$(rnetns_hooks S | wc -w)" 10 || return 1
+	s0=$(table S)
+	send S 127.0.0.1 9005 3
+	expect_delta "S counting all again" "$s0" "$(table S)" "ipv4:output:3:$((3 * V4))" "ipv4:postrouting:3:$((3 * V4))" \
+		"ipv4:prerouting:3:$((3 * V4))" "ipv4:input:3:$((3 * V4))" || return 1
+	expect_eq "ipv4 input kept its count while off" \
+		"$(echo "$s0" | awk '$1 == "ipv4" && $2 == "input" { print $3 }')" "$((${s1:-0} + 4))"
+}
+
+t_switch_param_default() {
+	# The module parameter is the default of new and existing namespaces; a
+	# write changes one namespace only.
+	cleanup_netns
+	unload_module
+	mkns E || return 1
+	insmod "$RNETNS_KO" hooks=none || return 1
+	mkns F || return 1
+	expect_eq "existing and new namespace with hooks=none" "$(hooks_line E) $(hooks_line F) $(rnetns_hooks E)$(rnetns_hooks F)" \
+		"none none " || return 1
+	ip netns exec F $NSUTIL write $PROCF hooks=ipv6:output >/dev/null
+	expect_eq "F switched, E not" "$(hooks_line E) $(hooks_line F) $(rnetns_hooks E)/ $(rnetns_hooks F)" \
+		"none ipv6:output / ipv6:output "
+}
+
+ktap_plan 19
 run_test "veth IPv4: A's output/postrouting, B's prerouting/input grow by exactly N; C unmoved" t_veth v4
 run_test "veth IPv6: same, bytes = N x (40+8+payload)" t_veth v6
 run_test "loopback IPv4 counts output, postrouting, prerouting, input" t_loopback v4
@@ -289,4 +360,6 @@ run_test "ping A to B works with rnetns loaded (no behaviour change)" t_ping_aft
 run_test "rmmod while packets flow through the hooks, then reload at zero" t_unload
 run_test "hooks= limits the counted hook points" t_hooks_param
 run_test "invalid hooks= values fail insmod with a clear message" t_hooks_invalid
+run_test "writing hooks= switches one namespace's hook points at run time; none leaves no hook registered" t_switch
+run_test "the hooks parameter is the default of existing and new namespaces; a write changes one" t_switch_param_default
 ktap_finish

@@ -8,6 +8,8 @@
 # (KASAN watches on the debug kernel: the hook that was live must be waited
 # for before the namespace's state is freed), leave nothing behind, and say
 # why in the kernel log; with one chain fewer the load succeeds and counts.
+# The same at run time: a write of hooks= that needs a hook at the full
+# input table fails with E2BIG and changes nothing.
 source "$(dirname "$0")/lib.sh"
 ROUNDS=${RNETNS_HOOKFULL_ROUNDS:-4}
 NS=full
@@ -77,9 +79,29 @@ t_load_after_room() {
 	[ "${pre:-0}" -ge 10 ] || fail "ipv4 prerouting counted '$pre' packets, want at least 10"
 }
 
-ktap_plan 4
+t_switch_into_full_table() {
+	# Counting off, the table filled again: switching counting back on
+	# registers prerouting, is refused at input (E2BIG) and must undo
+	# prerouting, under traffic, leaving the namespace as it was.
+	local r got
+	ip netns exec $NS $NSUTIL write $PROCF hooks=none >/dev/null &&
+		ip netns exec $NS nft add chain ip fill c0 '{ type filter hook input priority 0; }' || return 1
+	bg_start ip netns exec $NS $NSUTIL udp-send 127.0.0.1 9 100000000 64 1
+	SENDERS="$SENDERS $BG_PID"
+	for r in $(seq 1 "$ROUNDS"); do
+		got=$(taskset -c 0 ip netns exec $NS $NSUTIL write $PROCF hooks=all)
+		expect_eq "round $r: hooks=all into a full input table" "$got" E2BIG || return 1
+		expect_eq "round $r: hooks line" "$(ip netns exec $NS awk '$1 == "hooks" { print $2 }' $PROCF)" none || return 1
+		ip netns exec $NS nft list hooks | grep -q rnetns && fail "round $r: an rnetns hook stayed registered" && return 1
+	done
+	got=$(ip netns exec $NS $NSUTIL write $PROCF hooks=ipv4:prerouting,ipv6)
+	expect_eq "hooks=ipv4:prerouting,ipv6 (room there)" "$got" ok
+}
+
+ktap_plan 5
 run_test "1024 nftables base chains fill a namespace's ipv4 input hooks" t_fill
 run_test "UDP traffic crosses the namespace's prerouting hook on the other CPU" t_traffic
 run_test "insmod fails with E2BIG part-way, cleanly, $ROUNDS times under traffic" t_load_fails_cleanly
 run_test "with room for one more hook the load succeeds and counts" t_load_after_room
+run_test "switching counting on into the full table fails with E2BIG part-way, cleanly, $ROUNDS times" t_switch_into_full_table
 ktap_finish

@@ -34,8 +34,9 @@ inside() {
 }
 
 # frame FUNC: FUNC's first frame in the function_graph trace (funcgraph-proc
-# and funcgraph-tail on): "parents: A>B>FUNC", "duration: D us" and
-# "calls: the functions it called directly", or nothing.
+# and funcgraph-tail on): "parents: A>B>FUNC", "duration: D us", "calls: the
+# functions it called directly", then the frame's lines at its own and its
+# callees' level (deeper lines left out), after its parent's opening line.
 frame() {
 	awk -v fn="$1" '
 		function body(s) { sub(/^[^|]*\|[^|]*\|/, "", s); gsub(/^ +| +$/, "", s); return s }
@@ -44,22 +45,25 @@ frame() {
 			b = body($0); n = depth[task] + 0
 			if (b ~ /\(\) \{$/) {
 				name = b; sub(/\(\) \{$/, "", name); sub(/ \[[a-z_]+\]$/, "", name)
-				if (inside && task == ftask && n == fdepth) calls = calls " " name
-				stack[task, n + 1] = name; depth[task] = n + 1
+				if (inside && task == ftask && n == fdepth) { calls = calls " " name; lines = lines "\n" $0 }
+				stack[task, n + 1] = name; opener[task, n + 1] = $0; depth[task] = n + 1
 				if (!done && !inside && name == fn) {
 					inside = 1; ftask = task; fdepth = n + 1
 					for (i = 1; i <= n + 1; i++) p = p (i > 1 ? ">" : "") stack[task, i]
+					lines = (n > 0 ? opener[task, n] "\n" : "") $0
 				}
 			} else if (b ~ /^\} \/\* /) {
+				if (inside && task == ftask && n == fdepth + 1) lines = lines "\n" $0
 				if (inside && task == ftask && n == fdepth) {
-					d = f[2]; gsub(/[^0-9.]/, "", d); dur = d; inside = 0; done = 1
+					d = f[2]; gsub(/[^0-9.]/, "", d); dur = d; inside = 0; done = 1; lines = lines "\n" $0
 				}
 				if (n > 0) depth[task] = n - 1
 			} else if (b ~ /\(\);$/ && inside && task == ftask && n == fdepth) {
 				name = b; sub(/\(\);$/, "", name); sub(/ \[[a-z_]+\]$/, "", name); calls = calls " " name
+				lines = lines "\n" $0
 			}
 		}
-		END { if (done) { print "parents: " p; print "duration: " dur " us"; print "calls:" calls } }' $T/trace
+		END { if (done) { print "parents: " p; print "duration: " dur " us"; print "calls:" calls; print lines } }' $T/trace
 }
 
 t_graph_frame() {
@@ -69,8 +73,6 @@ t_graph_frame() {
 	graph_with_events setup_net
 	ip netns add frame1 || return 1
 	echo 0 >$T/tracing_on
-	grep -m1 -B1 -A12 'rnetns_net_init \[rnetns\]() {' $T/trace
-	grep -m1 '} /\* rnetns_net_init \[rnetns\] \*/' $T/trace
 	local f
 	f=$(frame rnetns_net_init)
 	echo "$f"
@@ -95,9 +97,9 @@ t_graph_own() {
 	echo 1 >$T/tracing_on
 	ip netns add own1 || return 1
 	echo 0 >$T/tracing_on
-	grep -m8 -A1 'rnetns_net_init \[rnetns\]() {' $T/trace
 	local f
 	f=$(frame rnetns_net_init)
+	echo "$f" | tail -n +4 | head -n 6
 	grep -q '^parents: rnetns_net_init$' <<<"$f" && grep -q ' nf_register_net_hook' <<<"$f" ||
 		fail "graph of rnetns_net_init alone: $f" || return 1
 	# Nothing but rnetns_net_init's graph is traced.

@@ -37,14 +37,8 @@ use super::{
     net::Net,
     pernet::{self, Attachment, PreExit},
 };
-use core::{
-    ffi::c_void,
-    marker::PhantomData,
-    pin::Pin,
-    ptr::NonNull,
-    sync::atomic::{AtomicU32, Ordering},
-};
-use kernel::{error::to_result, prelude::*, types::Opaque};
+use core::{ffi::c_void, marker::PhantomData, pin::Pin, ptr::NonNull};
+use kernel::{error::to_result, new_mutex, prelude::*, sync::Mutex, types::Opaque};
 
 /// A protocol family with netfilter hooks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +150,11 @@ impl HookSet {
         i < POINTS && self.0 & (1 << i) != 0
     }
 
+    /// The pairs of `self` that are not in `other`.
+    pub(crate) const fn without(self, other: HookSet) -> Self {
+        Self(self.0 & !other.0)
+    }
+
     /// The pairs of the set with their indices, in index order.
     pub(crate) fn iter(self) -> impl Iterator<Item = (usize, Family, HookPoint)> {
         (0..POINTS).filter(move |i| self.contains(*i)).map(|i| {
@@ -205,8 +204,8 @@ pub(crate) trait Observe: pernet::Operations {
     /// alike.
     const HOOK_OPS: &'static HookOps<Self>;
 
-    /// The hook points to register in the state's namespace, read once when
-    /// the state is attached.
+    /// The hook points to register in the state's namespace when the state
+    /// is attached; [`NetHooks::set`] changes them afterwards.
     fn hook_set(&self) -> HookSet;
 
     /// Looks at one packet crossing the hook point of index `index` (see
@@ -296,26 +295,45 @@ impl<T: Observe> HookOps<T> {
 /// The hooks of a namespace's state, registered in its namespace: an
 /// [`Attachment`] of [`pernet`] state that implements [`Observe`].
 ///
-/// Registration happens when the state is attached; `pre_exit` unregisters
-/// them (the netns core waits for a grace period before the state goes);
-/// dropping hooks still registered unregisters them and waits for a grace
-/// period itself.
+/// The state's [`Observe::hook_set`] is registered when the state is
+/// attached; [`NetHooks::set`] changes what is registered at run time (from
+/// a proc file's `write`, through [`pernet::Registration::attached_of`]);
+/// `pre_exit` unregisters everything and closes the switch, so that nothing
+/// can be registered again (the netns core waits for a grace period before
+/// the state goes); dropping hooks still registered unregisters them and
+/// waits for a grace period itself.
+///
+/// # Locking
+///
+/// One mutex per namespace serialises `set`, `detach` and the drop; it is
+/// taken before netfilter's own hook mutex, never under it. The packet path
+/// takes no lock: a packet inside a hook being unregistered finishes with
+/// the state, which outlives the hook by a grace period.
 ///
 /// # Invariants
 ///
 /// `net` is the namespace whose state owns the attachment, alive while it
-/// exists. The ops in `registered` are registered in `net`.
+/// exists. The ops in `registered.set` are registered in `net`, and none
+/// other; while `registered.open` is clear, none is.
 pub(crate) struct NetHooks<T: Observe> {
     /// The namespace.
     net: NonNull<bindings::net>,
-    /// The indices of the ops registered in `net`.
-    registered: AtomicU32,
+    /// What is registered, and whether more may be.
+    registered: Pin<KBox<Mutex<Registered>>>,
     /// The hooks call into `T`.
     _t: PhantomData<T>,
 }
 
-// SAFETY: `net` is only used to unregister, which any task that may sleep
-// can do; `registered` is atomic.
+/// The ops a [`NetHooks`] has registered, under its mutex.
+struct Registered {
+    /// The indices of the ops registered.
+    set: HookSet,
+    /// Whether ops may be registered: from `attach` until `detach`.
+    open: bool,
+}
+
+// SAFETY: `net` is only used to register and unregister, which any task
+// that may sleep can do; the rest is under the mutex.
 unsafe impl<T: Observe> Send for NetHooks<T> {}
 // SAFETY: as above.
 unsafe impl<T: Observe> Sync for NetHooks<T> {}
@@ -326,7 +344,7 @@ impl<T: Observe> NetHooks<T> {
     ///
     /// # Safety
     ///
-    /// The ops in `set` must be registered in `self.net` (and are no longer
+    /// The ops in `set` must be registered in `net` (and are no longer
     /// recorded as such).
     unsafe fn unregister(net: NonNull<bindings::net>, set: HookSet) -> bool {
         for (i, _, _) in set.iter() {
@@ -336,56 +354,128 @@ impl<T: Observe> NetHooks<T> {
         }
         set != HookSet::NONE
     }
+
+    /// Registers the ops in `add` in `net`, all or none: on an error the
+    /// ops registered by this call are unregistered again (without waiting
+    /// for packets inside them) and the error is returned with whether
+    /// there were any.
+    ///
+    /// # Safety
+    ///
+    /// No op of `add` may be registered in `net`; the state of `net` must
+    /// stay initialised until a grace period after the ops are unregistered.
+    unsafe fn register(
+        net: NonNull<bindings::net>,
+        add: HookSet,
+    ) -> core::result::Result<(), (Error, bool)> {
+        let mut done = HookSet::NONE;
+        for (i, _, _) in add.iter() {
+            // SAFETY: the ops are static; the state outlives them (caller's
+            // contract), so the hook may run from now on.
+            let r = to_result(unsafe {
+                bindings::nf_register_net_hook(net.as_ptr(), T::HOOK_OPS.op(i))
+            });
+            if let Err(e) = r {
+                // SAFETY: `done` holds the ops registered just above.
+                let any = unsafe { Self::unregister(net, done) };
+                return Err((e, any));
+            }
+            done = done | HookSet::from_bits(1 << i);
+        }
+        Ok(())
+    }
+
+    /// Makes `want` the registered set: registers what is missing, then
+    /// unregisters what is no longer wanted. All or nothing: when a
+    /// registration fails (netfilter is out of memory, or the namespace's
+    /// hook table at that point is full: `E2BIG`), the set stays as it was.
+    /// Fails with `ENODEV` once the namespace is being torn down. Sleeps on
+    /// the mutex and in netfilter.
+    pub(crate) fn set(&self, want: HookSet) -> Result {
+        let mut reg = self.registered.lock();
+        if !reg.open {
+            return Err(ENODEV);
+        }
+        let add = want.without(reg.set);
+        // SAFETY: `add` holds no registered op (type invariant); the switch
+        // is open, so `detach` has not run: the state outlives the hooks by
+        // the grace period after `pre_exit`, or by the one `drop` waits for.
+        unsafe { Self::register(self.net, add) }.map_err(|(e, _)| e)?;
+        // SAFETY: `reg.set` minus `want` are registered (type invariant),
+        // and are no longer recorded once `reg.set` is `want`.
+        unsafe { Self::unregister(self.net, reg.set.without(want)) };
+        // INVARIANT: `want` is what is registered now.
+        reg.set = want;
+        Ok(())
+    }
+
+    /// The ops registered now. Sleeps on the mutex.
+    pub(crate) fn get(&self) -> HookSet {
+        self.registered.lock().set
+    }
 }
 
 // The hooks reach `T`'s state through `net_generic` only while registered
 // (and one grace period after).
-// SAFETY: `drop` unregisters what is still registered and waits for a grace
-// period; a failed `attach` unregisters what it registered and waits too.
+// SAFETY: `detach` unregisters everything and closes the switch, so nothing
+// is registered after it; `drop` unregisters what is still registered and
+// waits for a grace period; a failed `attach` unregisters what it
+// registered and waits too.
 unsafe impl<T: Observe> Attachment<T> for NetHooks<T> {
     /// # Safety
     ///
     /// As [`Attachment::attach`].
     unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self> {
         let raw = NonNull::new(net.as_raw()).ok_or(EINVAL)?;
-        let mut done = HookSet::NONE;
-        for (i, _, _) in state.hook_set().iter() {
-            // SAFETY: the ops are static; the state of `net` is initialised
-            // and stays so until this attachment is dropped (caller's
-            // contract), so the hook may run from now on.
-            let r = to_result(unsafe {
-                bindings::nf_register_net_hook(raw.as_ptr(), T::HOOK_OPS.op(i))
-            });
-            if let Err(e) = r {
-                // The ops registered so far may have packets inside them on
-                // other CPUs: wait for those before the state can go.
-                // SAFETY: `done` holds the ops registered just above.
-                if unsafe { Self::unregister(raw, done) } {
-                    synchronize_rcu();
-                }
-                return Err(e);
+        let want = state.hook_set();
+        let registered = KBox::pin_init(
+            new_mutex!(
+                Registered {
+                    set: HookSet::NONE,
+                    open: true,
+                },
+                "rnetns_hooks"
+            ),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: nothing is registered yet; the state of `net` is
+        // initialised and stays so until this attachment is dropped
+        // (caller's contract), which waits for a grace period.
+        if let Err((e, any)) = unsafe { Self::register(raw, want) } {
+            // The ops registered so far may have packets inside them on
+            // other CPUs: wait for those before the state can go.
+            if any {
+                synchronize_rcu();
             }
-            done = done | HookSet::from_bits(1 << i);
+            return Err(e);
         }
-        // INVARIANT: `done` are registered in `net`, the owner's namespace.
+        registered.lock().set = want;
+        // INVARIANT: `want` is registered in `net`, the owner's namespace.
         Ok(Self {
             net: raw,
-            registered: AtomicU32::new(done.bits()),
+            registered,
             _t: PhantomData,
         })
     }
 
     fn detach(&self, _net: &Net, _token: &PreExit) {
-        let set = HookSet::from_bits(self.registered.swap(0, Ordering::AcqRel));
-        // SAFETY: `set` was registered (type invariant) and is no longer
-        // recorded; the core waits for a grace period after `pre_exit`.
-        unsafe { Self::unregister(self.net, set) };
+        let mut reg = self.registered.lock();
+        // SAFETY: `reg.set` is registered (type invariant) and no longer
+        // recorded below; the core waits for a grace period after
+        // `pre_exit`.
+        unsafe { Self::unregister(self.net, reg.set) };
+        // INVARIANT: nothing registered, and nothing may be any more.
+        reg.set = HookSet::NONE;
+        reg.open = false;
     }
 }
 
 impl<T: Observe> Drop for NetHooks<T> {
     fn drop(&mut self) {
-        let set = HookSet::from_bits(self.registered.swap(0, Ordering::AcqRel));
+        let mut reg = self.registered.lock();
+        let set = core::mem::replace(&mut reg.set, HookSet::NONE);
+        reg.open = false;
+        drop(reg);
         // SAFETY: as in `detach`; here nobody waits for us, so wait.
         if unsafe { Self::unregister(self.net, set) } {
             synchronize_rcu();

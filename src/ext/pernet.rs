@@ -26,10 +26,16 @@
 //! namespaces, which calls [`Operations::pre_exit`] and detaches the
 //! attachments ([`Attachment::detach`]: netfilter hooks are unregistered
 //! there); it then waits for one RCU grace period and calls `exit`, which
-//! drops the attachments (a proc file is removed, waiting for its readers
-//! and writers), calls [`Operations::exit`] and drops the state in place;
-//! the core then frees the slot. If `init` fails after some attachments were
-//! made, they are dropped (each waits for what it needs) before the state.
+//! shuts the attachments down ([`Attachment::shutdown`]: a proc file is
+//! removed, waiting for its readers and writers), drops them, calls
+//! [`Operations::exit`] and drops the state in place; the core then frees
+//! the slot. If `init` fails after some attachments were made, they are
+//! dropped (each waits for what it needs) before the state.
+//!
+//! Code that an attachment runs on the state's behalf from process context
+//! (a proc file's `show` and `write`) may reach the state's other
+//! attachments through [`Registration::attached_of`], from the moment they
+//! are all made until that attachment's `shutdown`.
 //!
 //! # Locking
 //!
@@ -109,6 +115,12 @@ pub(crate) unsafe trait Attachment<T>: Sized + Send + Sync {
     /// Unpublishes what RCU readers find, in `pre_exit`; the core waits for
     /// a grace period before the attachment is dropped.
     fn detach(&self, _net: &Net, _token: &PreExit) {}
+
+    /// Stops the calls this attachment makes into the state from process
+    /// context, and waits for those in progress, in `exit` before any
+    /// attachment is dropped: a proc file is removed. Afterwards no such
+    /// call holds a reference from [`Registration::attached_of`]. May sleep.
+    fn shutdown(&self) {}
 }
 
 // SAFETY: attaches nothing.
@@ -138,6 +150,11 @@ unsafe impl<T, A: Attachment<T>, B: Attachment<T>> Attachment<T> for (A, B) {
     fn detach(&self, net: &Net, token: &PreExit) {
         self.1.detach(net, token);
         self.0.detach(net, token);
+    }
+
+    fn shutdown(&self) {
+        self.1.shutdown();
+        self.0.shutdown();
     }
 }
 
@@ -220,13 +237,18 @@ impl Id {
 /// # Invariants
 ///
 /// `value` is initialised while `ready` is set, and is pinned: it is dropped
-/// in place before the core frees the slot. `attached` is only touched by
-/// the `init`, `pre_exit` and `exit` callbacks of the slot's namespace, which
-/// the netns core serialises; it is `Some` only while `value` is initialised.
+/// in place before the core frees the slot. `attached` is only written by
+/// the `init` and `exit` callbacks of the slot's namespace, which the netns
+/// core serialises with each other and with `pre_exit`; it is `Some` only
+/// while `value` is initialised. While `attached_ready` is set, `attached`
+/// is `Some` and is not written until the attachments were shut down.
 #[repr(C)]
 struct Slot<T: Operations> {
     /// Whether `value` is initialised.
     ready: AtomicBool,
+    /// Whether `attached` is written and may be read by the attachments'
+    /// process-context callbacks ([`Registration::attached_of`]).
+    attached_ready: AtomicBool,
     /// What the state attached, dropped before the state.
     attached: UnsafeCell<Option<T::Attached>>,
     /// The namespace's state.
@@ -436,6 +458,36 @@ impl<T: Operations> Registration<T> {
         }
     }
 
+    /// The attachments of `state`, from a process-context callback that one
+    /// of them runs on the state's behalf (a proc file's `show` or
+    /// `write`), or `None` while they are being made (`init`) or torn down
+    /// (`exit`).
+    ///
+    /// # Safety
+    ///
+    /// `state` must be the state of a namespace in the slot of `T`'s
+    /// registration, and the caller a callback of one of its attachments
+    /// that the attachment's [`Attachment::shutdown`] waits for; the
+    /// reference must not outlive that callback.
+    pub(crate) unsafe fn attached_of(state: &T) -> Option<&T::Attached> {
+        let offset = core::mem::offset_of!(Slot<T>, value);
+        // SAFETY: `state` is the `value` of a `Slot<T>` (caller's
+        // contract), which is `repr(C)`.
+        let slot = unsafe {
+            &*core::ptr::from_ref(state)
+                .cast::<u8>()
+                .wrapping_sub(offset)
+                .cast::<Slot<T>>()
+        };
+        if !slot.attached_ready.load(Ordering::Acquire) {
+            return None;
+        }
+        // SAFETY: `attached_ready` was set after `attached` was written, and
+        // `exit` does not write it again before the attachments' `shutdown`
+        // waited for the caller (slot invariant, caller's contract).
+        unsafe { (*slot.attached.get()).as_ref() }
+    }
+
     /// The slot of `net`: only meaningful from the pernet callbacks of the
     /// registered operations, for which the core allocated it.
     fn slot(net: &Net) -> *const Slot<T> {
@@ -470,6 +522,7 @@ impl<T: Operations> Registration<T> {
         let slot = unsafe {
             slot.write(Slot {
                 ready: AtomicBool::new(false),
+                attached_ready: AtomicBool::new(false),
                 attached: UnsafeCell::new(None),
                 value: UnsafeCell::new(MaybeUninit::uninit()),
             });
@@ -489,8 +542,12 @@ impl<T: Operations> Registration<T> {
         };
         match attached {
             Ok(a) => {
-                // SAFETY: only this namespace's callbacks use `attached`.
+                // SAFETY: `attached_ready` is clear, so only this namespace's
+                // callbacks use `attached`.
                 unsafe { *slot.attached.get() = Some(a) };
+                // INVARIANT: written just above; read-only until `exit`
+                // shuts the attachments down.
+                slot.attached_ready.store(true, Ordering::Release);
                 Ok(())
             }
             Err(e) => {
@@ -543,9 +600,17 @@ impl<T: Operations> Registration<T> {
         // SAFETY: `init` succeeded for this namespace, so the slot is
         // allocated and written.
         let slot = unsafe { &*Self::slot(net) };
-        // Dropping the attachments waits for whatever they still need (proc
-        // readers); `pre_exit` detached them a grace period ago.
-        // SAFETY: only this namespace's callbacks use `attached`.
+        // Shutting the attachments down waits for the calls that may hold a
+        // reference to them (proc readers and writers); `pre_exit` detached
+        // them a grace period ago.
+        slot.attached_ready.store(false, Ordering::Release);
+        // SAFETY: `attached` is only written by this namespace's `init` and
+        // `exit`; readers hold shared references only.
+        if let Some(a) = unsafe { &*slot.attached.get() } {
+            a.shutdown();
+        }
+        // SAFETY: shut down just above: nobody holds a reference any more,
+        // and only this namespace's callbacks use `attached`.
         drop(unsafe { (*slot.attached.get()).take() });
         if slot.ready.swap(false, Ordering::AcqRel) {
             // SAFETY: `ready` was set, so `value` is initialised; nothing

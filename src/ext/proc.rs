@@ -33,7 +33,13 @@ use super::{
     net::Net,
     pernet::{self, Attachment},
 };
-use core::{ffi::c_void, marker::PhantomData, pin::Pin, ptr::NonNull};
+use core::{
+    ffi::c_void,
+    marker::PhantomData,
+    pin::Pin,
+    ptr::NonNull,
+    sync::atomic::{AtomicBool, Ordering},
+};
 use kernel::prelude::*;
 
 pub(crate) use compat::{seq_print, SeqFile};
@@ -95,20 +101,24 @@ type ShowFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void) -> i32;
 /// The write callback of a per-namespace proc file (`proc_write_t`).
 type WriteFn = unsafe extern "C" fn(*mut bindings::file, *mut u8, usize) -> i32;
 
-/// A file in one namespace's `/proc/net`, removed when dropped.
+/// A file in one namespace's `/proc/net`, removed by [`NetProcEntry::remove`]
+/// or when dropped.
 ///
 /// # Invariants
 ///
-/// `pde` is a live proc entry made by `proc_create_net_single_write` and not
-/// yet removed.
+/// `pde` is a live proc entry made by `proc_create_net_single_write`, not
+/// yet removed while `removed` is clear; it is removed once.
 pub(crate) struct NetProcEntry {
-    /// The entry, removed in `drop`.
+    /// The entry.
     pde: NonNull<bindings::proc_dir_entry>,
+    /// Whether the entry was removed.
+    removed: AtomicBool,
 }
 
 // SAFETY: a proc entry may be removed from any task that may sleep.
 unsafe impl Send for NetProcEntry {}
-// SAFETY: `NetProcEntry` has no `&self` methods.
+// SAFETY: the only `&self` method, `remove`, removes the entry once, from
+// whichever task gets there first.
 unsafe impl Sync for NetProcEntry {}
 
 impl NetProcEntry {
@@ -158,16 +168,28 @@ impl NetProcEntry {
             unsafe { bindings::proc_set_user(pde.as_ptr(), uid, gid) };
         }
         // INVARIANT: `pde` was just created.
-        Ok(Self { pde })
+        Ok(Self {
+            pde,
+            removed: AtomicBool::new(false),
+        })
+    }
+
+    /// Removes the file, if that was not done yet. Waits for `show` and
+    /// `write` calls in progress to return; none start afterwards. May
+    /// sleep.
+    pub(crate) fn remove(&self) {
+        if !self.removed.swap(true, Ordering::AcqRel) {
+            // SAFETY: `removed` was clear, so `pde` is live (type
+            // invariant); it is removed once, here.
+            unsafe { bindings::proc_remove(self.pde.as_ptr()) };
+        }
     }
 }
 
 impl Drop for NetProcEntry {
-    /// Removes the file. Waits for `show` and `write` calls in progress to
-    /// return; none start afterwards.
+    /// Removes the file if [`NetProcEntry::remove`] did not.
     fn drop(&mut self) {
-        // SAFETY: by the type invariant `pde` has not been removed yet.
-        unsafe { bindings::proc_remove(self.pde.as_ptr()) };
+        self.remove();
     }
 }
 
@@ -227,34 +249,43 @@ pub(crate) trait NetShow: pernet::Operations {
     const FILE: ProcFile;
 
     /// Shows the state. Runs in process context and may sleep; never before
-    /// the state is attached or after its `exit` began.
-    fn show(&self, net: &Net, m: &SeqFile) -> Result;
+    /// the proc file is made (while the state attaches) or after its
+    /// `exit` removed it. `attached` is the state's attachments, `None`
+    /// while they are being made or torn down.
+    fn show(&self, net: &Net, attached: Option<&Self::Attached>, m: &SeqFile) -> Result;
 
     /// Takes a write: `input` is the whole buffer of one `write(2)` (1 to
-    /// `PAGE_SIZE - 1` bytes). The default refuses it with `EINVAL`.
-    fn write(&self, _ctx: &WriteContext<'_>, _input: &[u8]) -> Result {
+    /// `PAGE_SIZE - 1` bytes); the rest as for [`NetShow::show`]. The
+    /// default refuses it with `EINVAL`.
+    fn write(
+        &self,
+        _ctx: &WriteContext<'_>,
+        _attached: Option<&Self::Attached>,
+        _input: &[u8],
+    ) -> Result {
         Err(EINVAL)
     }
 }
 
 /// A namespace's `/proc/net` file showing its [`pernet`] state: an
 /// [`Attachment`] of state that implements [`NetShow`]. Removing it (when
-/// the namespace's `exit` drops it) waits for `show` and `write` calls in
-/// progress.
+/// the namespace's `exit` shuts the attachments down) waits for `show` and
+/// `write` calls in progress.
 ///
 /// # Invariants
 ///
 /// The entry's data is the state of the attachment's owner.
 pub(crate) struct NetFile<T: NetShow> {
     /// The file.
-    _entry: NetProcEntry,
+    entry: NetProcEntry,
     /// The file shows a `T`.
     _t: PhantomData<T>,
 }
 
 // SAFETY: the entry's data is `state`, which the pernet registration keeps
-// initialised until this attachment is dropped; dropping it removes the file,
-// waiting for calls in progress.
+// initialised until this attachment is dropped; `shutdown` and dropping it
+// remove the file, waiting for calls in progress (which is what makes
+// `attached_of` sound in them).
 unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
     /// # Safety
     ///
@@ -273,9 +304,13 @@ unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
         })?;
         // INVARIANT: made with the state as data just above.
         Ok(Self {
-            _entry: entry,
+            entry,
             _t: PhantomData,
         })
+    }
+
+    fn shutdown(&self) {
+        self.entry.remove();
     }
 }
 
@@ -294,7 +329,10 @@ unsafe extern "C" fn show<T: NetShow>(m: *mut bindings::seq_file, _v: *mut c_voi
             SeqFile::from_raw(m.cast()),
         )
     };
-    match state.show(net, m) {
+    // SAFETY: `state` is in its registration's slot and this is a call of
+    // its `NetFile`, whose `shutdown` waits for it.
+    let attached = unsafe { pernet::Registration::<T>::attached_of(state) };
+    match state.show(net, attached, m) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -320,7 +358,9 @@ unsafe extern "C" fn write<T: NetShow>(
             core::slice::from_raw_parts(buf.cast_const(), size),
         )
     };
-    match state.write(&ctx, input) {
+    // SAFETY: as in `show`.
+    let attached = unsafe { pernet::Registration::<T>::attached_of(state) };
+    match state.write(&ctx, attached, input) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
