@@ -44,6 +44,15 @@ run ip netns exec red sh -c 'echo reset > /proc/net/rnetns && echo "reset: ok"'
 run ip netns exec red sh -c 'echo bogus | dd of=/proc/net/rnetns status=none' || true
 run ip netns exec red setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'echo reset | dd of=/proc/net/rnetns status=none' || true
 
+say "Counting only where asked: hooks= per namespace, at run time"
+run ip netns exec red sh -c 'echo hooks=ipv4:input,ipv6 > /proc/net/rnetns'
+run ip netns exec red sh -c "grep -E '^(hooks|family|ipv4)' /proc/net/rnetns"
+run ip netns exec red sh -c 'nft list hooks | grep -c rnetns'
+run ip netns exec red sh -c 'echo hooks=none > /proc/net/rnetns'
+run ip netns exec red sh -c 'nft list hooks | grep -c rnetns' || true
+run ip netns exec red sh -c 'echo hooks=ipv5 | dd of=/proc/net/rnetns status=none' || true
+run ip netns exec red sh -c 'echo hooks=all > /proc/net/rnetns'
+
 say "Lifecycle totals (init_net only, root only)"
 run cat /proc/net/rnetns_lifecycle
 run ip netns del red
