@@ -23,6 +23,10 @@
                                 "injected|not-reached ok|ERRNO"
   nsutil.py fail-nth-insmod N KO [PARAMS]
                                 the same around finit_module(2) of KO
+  nsutil.py switch-loop SECONDS FILE PAYLOAD...
+                                until SECONDS pass, write a random PAYLOAD
+                                to FILE (reopened after an error), printing
+                                how many writes and opens gave each result
   nsutil.py write FILE [@FD] PAYLOAD...
                                 write each PAYLOAD with one write(2) to FILE
                                 (or to the inherited descriptor FD), printing
@@ -200,6 +204,33 @@ def write_payloads(path, payloads):
             print(errno.errorcode.get(e.errno, str(e.errno)))
 
 
+def switch_loop(seconds, path, payloads):
+    import random
+    deadline = time.monotonic() + float(seconds)
+    results = {}
+    fd = None
+    while time.monotonic() < deadline:
+        if fd is None:
+            try:
+                fd = os.open(path, os.O_WRONLY)
+            except OSError as e:
+                key = "open: " + errno.errorcode.get(e.errno, str(e.errno))
+                results[key] = results.get(key, 0) + 1
+                time.sleep(0.05)
+                continue
+        try:
+            os.write(fd, random.choice(payloads).encode())
+            key = "ok"
+        except OSError as e:
+            key = errno.errorcode.get(e.errno, str(e.errno))
+            if e.errno not in (errno.EINVAL, errno.E2BIG, errno.ENOMEM):
+                os.close(fd)
+                fd = None
+        results[key] = results.get(key, 0) + 1
+    for key, n in sorted(results.items()):
+        print(key, n)
+
+
 def main():
     if len(sys.argv) < 2:
         die(__doc__)
@@ -220,6 +251,8 @@ def main():
         fail_nth_insmod(*args)
     elif cmd == "hold-read" and len(args) == 2:
         hold_read(*args)
+    elif cmd == "switch-loop" and len(args) >= 3:
+        switch_loop(args[0], args[1], args[2:])
     elif cmd == "write" and len(args) >= 2:
         write_payloads(args[0], args[1:])
     else:

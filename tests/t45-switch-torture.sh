@@ -1,11 +1,11 @@
 #!/bin/bash
 # Switching the counted hook points at run time, under stress: for
 # RNETNS_SWITCH_SECONDS (default 30) writers switch hooks= (valid and
-# invalid selections) and reset in every namespace, also through files held
-# open while the namespace's name is deleted and the module unloaded, while
-# UDP flows both ways through the
-# switched hooks, namespaces are created and destroyed, and the module is
-# unloaded and reloaded (with a random hooks= default). Afterwards what each
+# invalid selections) and reset as fast as they can in two namespaces, UDP
+# flowing both ways between them, and in namespaces made for a moment (also
+# through a file held open while the namespace's name is deleted), while the
+# module is unloaded and reloaded (with a random hooks= default), so that
+# writes race the teardown (ENODEV). Afterwards what each
 # namespace's file says it counts is what netfilter has registered (nft list
 # hooks), the last unload leaves no state, and (checked by the runner; KASAN,
 # lockdep and kmemleak on the debug kernel) the kernel log is clean.
@@ -24,17 +24,12 @@ SELECTIONS="all none ipv4 ipv6 ipv4:input ipv6:output,ipv4:prerouting all:forwar
 # pick WORDS...: one of the words at random.
 pick() { local a=("$@"); echo "${a[RANDOM % ${#a[@]}]}"; }
 
-# switcher: hooks= and reset writes in every named namespace, and through a
-# descriptor held open while the namespace goes.
+# switcher NS: hooks= (valid and invalid) and reset writes in NS's file for
+# the whole run, reopened after each unload.
 switcher() {
-	local deadline=$(( $(date +%s) + SECS )) f sel _
-	while [ "$(date +%s)" -lt "$deadline" ]; do
-		for f in /run/netns/*; do
-			sel=()
-			for _ in 1 2 3 4 5 6; do sel+=("hooks=$(pick $SELECTIONS)"); done
-			nsenter --net="$f" $NSUTIL write $PROCF "${sel[@]}" reset 2>/dev/null >>$STATS/results
-		done
-	done
+	local p=() sel
+	for sel in $SELECTIONS; do p+=("hooks=$sel"); done
+	ip netns exec "$1" $NSUTIL switch-loop "$SECS" $PROCF "${p[@]}" reset >>$STATS/switch.$1
 }
 
 # churn: namespaces made, switched at once, and deleted while a writer
@@ -86,7 +81,7 @@ t_switch_torture() {
 		ip -n TA addr add 10.61.0.1/24 dev ta && ip -n TB addr add 10.61.0.2/24 dev tb &&
 		ip -n TA link set ta up && ip -n TB link set tb up || return 1
 	local fn
-	for fn in switcher "churn 1" traffic modloop; do
+	for fn in "switcher TA" "switcher TB" "churn 1" traffic modloop; do
 		bg_start bash -c "source $RNETNS_TOP/tests/lib.sh; SECS=$SECS STATS=$STATS SELECTIONS='$SELECTIONS';
 			$(declare -f pick switcher churn traffic modloop loaded); $fn"
 		WORKERS+=($BG_PID)
@@ -98,11 +93,13 @@ t_switch_torture() {
 	echo "ran ${SECS}s: $(lines $STATS/created.*) namespaces created and destroyed," \
 		"$(awk '{ s += $1 } END { print s + 0 }' $STATS/packets 2>/dev/null) UDP datagrams sent," \
 		"$(lines $STATS/loads) loads, $(lines $STATS/unloads) unloads"
-	echo "write results: $(sort $STATS/results | uniq -c | sort -rn | head -8 | tr -s ' \n' ' ')"
-	[ "$(grep -c '^ok$' $STATS/results)" -gt 0 ] && [ "$(lines $STATS/unloads)" -gt 0 ] ||
-		fail "the workers did nothing"
+	echo "switch writes in TA and TB: $(cat $STATS/switch.* | awk '{ v = $NF; $NF = ""; sub(/ +$/, ""); n[$0] += v } END { for (k in n) printf "%s %d, ", k, n[k] }')"
+	echo "churn writes: $(sort $STATS/results 2>/dev/null | uniq -c | sort -rn | head -8 | tr -s ' \n' ' ')"
+	[ "$(cat $STATS/switch.* | awk '$1 == "ok" { s += $2 } END { print s + 0 }')" -gt 0 ] &&
+		[ "$(lines $STATS/unloads)" -gt 0 ] || fail "the workers did nothing"
 	# Writers only ever saw the documented results.
-	! grep -v -x -E 'ok|EINVAL|ENODEV|EAGAIN|EIO|ENOENT|open: ENOENT|open: ENXIO|ENXIO' $STATS/results ||
+	! cat $STATS/switch.* | awk '{ $NF = ""; print }' | sed 's/ *$//' | cat - $STATS/results 2>/dev/null |
+		grep -v -x -E 'ok|EINVAL|ENODEV|EAGAIN|EIO|ENOENT|open: ENOENT|open: ENXIO|ENXIO' ||
 		fail "unexpected write results above"
 }
 
