@@ -33,7 +33,7 @@ rnetns_deb_series() { sed -nE 's/^([0-9]+\.[0-9]+)\..*/\1/p' <<<"$1"; }
 RNETNS_SID_PKGS=(
 	make flex bison bc libelf-dev libssl-dev python3 xz-utils zstd kmod cpio rsync
 	rustc rust-src bindgen libclang-dev
-	dkms dh-dkms debhelper dpkg-dev fakeroot
+	dkms dh-dkms debhelper dpkg-dev fakeroot build-essential
 )
 
 # rnetns_in_sid CMD...: run CMD as root in the chroot, in a mount namespace
@@ -52,11 +52,10 @@ rnetns_in_sid() {
 }
 
 # rnetns_sid_ensure: make the chroot (about 1.5 min) and install its
-# packages, once; later calls only check the stamp. The stamp records the
-# package list, so a changed list installs the difference.
+# packages (the list above and the arguments), once; later calls only check
+# the stamp, the packages installed so far, and install the ones not in it.
 rnetns_sid_ensure() {
 	local want stamp=$RNETNS_SID/.rnetns-packages
-	want=$(printf '%s\n' "${RNETNS_SID_PKGS[@]}" "$@")
 	if [ ! -f "$RNETNS_SID/.rnetns-debootstrap" ]; then
 		command -v debootstrap >/dev/null || die "debootstrap missing: run scripts/setup.sh"
 		$RNETNS_SUDO rm -rf "$RNETNS_SID"
@@ -74,12 +73,14 @@ rnetns_sid_ensure() {
 		$RNETNS_SUDO touch "$RNETNS_SID/.rnetns-debootstrap"
 		$RNETNS_SUDO rm -f "$stamp"
 	fi
-	if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+	want=$(printf '%s\n' "${RNETNS_SID_PKGS[@]}" "$@")
+	[ ! -f "$stamp" ] || want=$(grep -vxF -f "$stamp" <<<"$want" || true)
+	if [ -n "$want" ]; then
 		rnetns_stage "apt-get update (chroot)" "$RNETNS_LOGS/sid-apt-update.log" \
 			rnetns_in_sid apt-get -q update
 		# shellcheck disable=SC2086
 		rnetns_stage "apt-get install (chroot): $(echo $want | cut -c1-60)..." "$RNETNS_LOGS/sid-apt-install.log" \
 			rnetns_in_sid apt-get -q -y install $want
-		printf '%s\n' "$want" | $RNETNS_SUDO tee "$stamp" >/dev/null
+		printf '%s\n' "$want" | $RNETNS_SUDO tee -a "$stamp" >/dev/null
 	fi
 }
