@@ -62,13 +62,13 @@ refuse_rustc() {
 if [ "$mode" = chroot ]; then
 	# Debian must serve the headers and the same version of the source.
 	rnetns_sid_ensure
-	hv=$(rnetns_in_sid apt-cache show --no-all-versions "$headers_pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n1)
-	sv=$(rnetns_in_sid apt-cache show --no-all-versions "$source_pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n1)
+	hv=$(rnetns_in_sid apt-cache show --no-all-versions "$headers_pkg" 2>/dev/null | sed -n "s/^Version: //p" | head -n1 || true)
+	sv=$(rnetns_in_sid apt-cache show --no-all-versions "$source_pkg" 2>/dev/null | sed -n "s/^Version: //p" | head -n1 || true)
 	missing=()
 	[ -n "$hv" ] || missing+=("$headers_pkg (the kernel's headers)")
 	[ -n "$sv" ] || missing+=("$source_pkg (the kernel's source)")
 	[ ${#missing[@]} -eq 0 ] ||
-		die "Debian unstable ($RNETNS_DEB_MIRROR) does not serve: ${missing[*]}; cannot prepare a build directory for $rel"
+		die "Debian unstable ($RNETNS_DEB_MIRROR) does not serve $(IFS=,; echo "${missing[*]}" | sed "s/,/, /g"); cannot prepare a build directory for $rel"
 	[ "$hv" = "$sv" ] ||
 		die "Debian unstable serves $headers_pkg $hv but $source_pkg $sv: no source matching the kernel $rel"
 	rnetns_sid_ensure "$headers_pkg" "$source_pkg" "linux-modules-$rel"
