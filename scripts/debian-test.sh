@@ -43,7 +43,7 @@ kimg=/var/cache/rnetns/kernel/$rel
 # (In usr/lib/modules/<release>/vmlinuz.unsigned; boot/vmlinuz-<release>
 # in older packages.)
 find_vmlinuz() {
-	find "$RNETNS_SID$kimg" -type f \( -name "vmlinuz-$rel" -o -name 'vmlinuz*' \) 2>/dev/null | head -n1
+	find "$RNETNS_SID$kimg" -type f \( -name "vmlinuz-$rel" -o -name 'vmlinuz*' \) 2>/dev/null | head -n1 || true
 }
 vmlinuz=$(find_vmlinuz)
 if [ -z "$vmlinuz" ]; then
