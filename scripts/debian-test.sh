@@ -113,7 +113,11 @@ ko_dkms=/lib/modules/$rel/updates/dkms/rnetns.ko.xz
 lap "dkms install"
 echo "debian-dkms=$deb_ktap" >>"$results/docs"
 
-# 3. Debian's kernel under QEMU. The tests insmod an uncompressed copy of
+# 3. Debian's kernel under QEMU. Its netfilter hooks are behind jump labels,
+# so registering hooks patches kernel text (int3 first) while the other
+# vCPU runs: with a host thread per vCPU, TCG can let it execute a
+# just-removed int3 ("Oops: int3" in __ip_local_out, seen in t25), so the
+# guest runs with one TCG thread for its two vCPUs. The tests insmod an uncompressed copy of
 # the DKMS module (the guest checks that it is the same build).
 main="$results/debian"
 trace="$results/debian-trace"
@@ -162,7 +166,7 @@ qrun=("$RNETNS_TOP/qemu/run" --kernel 7.2 --variant debian --bzimage "$vmlinuz" 
 log "Debian's kernel $rel: booting $vmlinuz (unmodified) with rnetns from DKMS"
 rc=0
 # shellcheck disable=SC2086
-"${qrun[@]}" --scratch "$main" ${RNETNS_QEMU_ARGS:-} -- "${genv[@]}" RNETNS_KO="$ko" scripts/debian-guest.sh "${tests[@]}" || rc=$?
+"${qrun[@]}" --tcg single --scratch "$main" ${RNETNS_QEMU_ARGS:-} -- "${genv[@]}" RNETNS_KO="$ko" scripts/debian-guest.sh "${tests[@]}" || rc=$?
 echo "debian-guest=$main/debian-guest.ktap" >>"$results/docs"
 echo "debian=$main/results.ktap:$rc" >>"$results/docs"
 lap "boot+tests"
