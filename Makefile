@@ -25,7 +25,14 @@ KERNELRELEASE_OF_KDIR := $(shell cat $(KDIR)/include/config/kernel.release 2>/de
 KERNEL_SERIES := $(shell echo '$(KERNELRELEASE_OF_KDIR)' | sed -nE 's/^([0-9]+\.[0-9]+).*/\1/p')
 include $(CURDIR)/scripts/kernel-llvm.mk
 # bindgen loads the libclang of the kernel's clang (7.2 wants >= 17), or 19.
-export LIBCLANG_PATH ?= $(firstword $(wildcard /usr/lib/llvm-$(or $(KERNEL_CLANG),19)/lib))
+# Left unset when there is none (Debian's bindgen finds its own libclang; an
+# empty LIBCLANG_PATH makes it fail).
+LIBCLANG_PATH ?= $(firstword $(wildcard /usr/lib/llvm-$(or $(KERNEL_CLANG),19)/lib))
+ifneq ($(LIBCLANG_PATH),)
+export LIBCLANG_PATH
+else
+unexport LIBCLANG_PATH
+endif
 export RUSTUP_TOOLCHAIN ?= 1.95.0
 # bindgen from scripts/setup.sh, if it is there.
 export PATH := $(or $(RNETNS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rnetns)/tools/bindgen-0.71.1/bin:$(PATH)

@@ -10,4 +10,9 @@ KERNEL_CLANG := $(shell sed -nE 's/^CONFIG_CC_VERSION_TEXT=".*clang version ([0-
 ifneq ($(KERNEL_CLANG),)
 LLVM ?= $(if $(shell command -v clang-$(KERNEL_CLANG)),-$(KERNEL_CLANG),1)
 endif
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM))
+# A gcc-built kernel (Debian's) names its compiler first in
+# CONFIG_CC_VERSION_TEXT (x86_64-linux-gnu-gcc-16): modules take that one
+# when it is installed, as the kernel warns if they do not.
+KERNEL_GCC := $(if $(KERNEL_CLANG),,$(shell sed -nE 's/^CONFIG_CC_VERSION_TEXT="([^ ]*gcc[^ ]*) .*/\1/p' $(KDIR)/.config 2>/dev/null))
+KERNEL_CC := $(if $(KERNEL_GCC),$(if $(shell command -v $(KERNEL_GCC)),$(KERNEL_GCC)))
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM)) $(if $(KERNEL_CC),CC=$(KERNEL_CC))

@@ -7,27 +7,32 @@
 #      bookworm, 7.2 from Debian unstable, downloaded into the cache),
 #   5. the test kernels asked for, built once and cached
 #      (scripts/build-kernel.sh).
-# Usage: scripts/setup.sh [--no-kernel] [KERNEL:VARIANT...]
+#   6. with "debian": the Debian-kernel run's set-up (scripts/debian-test.sh
+#      --setup: the cached Debian unstable chroot, the prepared build dir
+#      of Debian's 7.2 kernel, its vmlinuz).
+# Usage: scripts/setup.sh [--no-kernel] [KERNEL:VARIANT...] [debian]
 #   KERNEL:VARIANT  a test kernel to build, e.g. 7.2:normal, 6.12:debug
-#                   (default: $RNETNS_KERNEL:normal)
+#                   (default: $RNETNS_KERNEL:normal, unless only debian)
+#   debian          set up the Debian-kernel run
 #   --no-kernel     stop after the tools and sources
 source "$(dirname "$0")/lib.sh"
 
-build_kernel=1 wanted=()
+build_kernel=1 wanted=() want_debian=0
 for arg in "$@"; do
 	case $arg in
 	--no-kernel) build_kernel=0 ;;
+	debian) want_debian=1 ;;
 	*:*) rnetns_check_kernel "${arg%%:*}"; wanted+=("$arg") ;;
 	*) die "setup.sh: unknown option '$arg'" ;;
 	esac
 done
-[ ${#wanted[@]} -gt 0 ] || wanted=("$RNETNS_KERNEL:normal")
+[ ${#wanted[@]} -gt 0 ] || [ "$want_debian" = 1 ] || wanted=("$RNETNS_KERNEL:normal")
 
 PACKAGES=(
 	linux-source-6.12 "clang$RNETNS_LLVM" "llvm$RNETNS_LLVM" "lld$RNETNS_LLVM"
 	"libclang$RNETNS_LLVM-dev"
 	make gcc libc6-dev flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
-	qemu-system-x86 busybox-static
+	qemu-system-x86 busybox-static debootstrap
 	iproute2 iputils-ping nftables util-linux procps python3 rsync trace-cmd
 	python3-matplotlib
 )
@@ -106,8 +111,9 @@ for k in "${RNETNS_KERNELS[@]}"; do
 done
 
 if [ "$build_kernel" = 1 ]; then
-	for kv in "${wanted[@]}"; do
+	for kv in "${wanted[@]+"${wanted[@]}"}"; do
 		RNETNS_KERNEL=${kv%%:*} "$RNETNS_TOP/scripts/build-kernel.sh" "${kv#*:}" >/dev/null
 	done
 fi
+[ "$want_debian" = 0 ] || "$RNETNS_TOP/scripts/debian-test.sh" --setup
 log "set-up complete"

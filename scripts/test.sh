@@ -14,12 +14,16 @@
 #   6.12 up (CONFIG_SMP=n)      the namespace and counter tests (6.12's UP
 #                               %gs base is not 0: the per-CPU code's case)
 #   tracing tests               7.2 and 6.12, one vCPU each
+#   debian                      Debian's own 7.2 kernel, unmodified, with
+#                               rnetns from the rnetns-dkms package: every
+#                               test its features allow, tracing included
+#                               (scripts/debian-test.sh; own heading)
 # --all adds the 6.12 debug and 7.2 up kernels.
 #
 # Usage: scripts/test.sh [--quick | --all] [--kernel K] [TEST-FILE...]
-#   --quick     normal kernels only (no debug, no up run)
+#   --quick     normal kernels only (no debug, no up, no debian run)
 #   --all       the full matrix
-#   --kernel K  only kernel K (6.12 or 7.2)
+#   --kernel K  only kernel K (6.12 or 7.2), or only the debian run
 #   TEST-FILE   run only these tests/t*.sh files (default: all)
 # Env: RNETNS_QEMU_ARGS  extra options for qemu/run (for example --smp 4)
 source "$(dirname "$0")/lib.sh"
@@ -30,7 +34,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) mode=quick ;;
 	--all) mode=all ;;
-	--kernel) rnetns_check_kernel "$2"; only=$2; shift ;;
+	--kernel) [ "$2" = debian ] || rnetns_check_kernel "$2"; only=$2; shift ;;
 	-*) die "test.sh: unknown option '$1' (see the header of scripts/test.sh)" ;;
 	*) break ;;
 	esac
@@ -49,6 +53,11 @@ if [ -n "$only" ]; then
 	for r in "${runs[@]}"; do [ "${r%%:*}" = "$only" ] && keep+=("$r"); done
 	runs=("${keep[@]}")
 fi
+# Debian's own kernel: in the default and full runs, and alone with
+# --kernel debian.
+debian=0
+[ "$mode" = quick ] || [ -n "$only" ] || debian=1
+[ "$only" != debian ] || debian=1
 kernels=()
 for r in "${runs[@]}"; do
 	case " ${kernels[*]} " in *" ${r%%:*} "*) ;; *) kernels+=("${r%%:*}") ;; esac
@@ -57,6 +66,7 @@ done
 untracked_before=$(git status --porcelain --untracked-files=all 2>/dev/null | awk '$1 == "??" { print $2 }')
 wanted=()
 for r in "${runs[@]}"; do wanted+=("${r%:*}"); done
+[ "$debian" = 0 ] || wanted+=(debian)
 "$RNETNS_TOP/scripts/setup.sh" "${wanted[@]}"
 
 results=$(mktemp -d /tmp/rnetns-test.XXXXXX)
@@ -64,9 +74,11 @@ trap 'rm -rf "$results"' EXIT
 summary=()
 
 # The host checks build the module against each kernel first.
-RNETNS_UNTRACKED_BEFORE=$untracked_before RNETNS_LOGS=$RNETNS_LOGS RNETNS_CHECK_KERNELS="${kernels[*]}" \
-	bash tests/host-checks.sh | tee "$results/host.ktap"
-summary+=("host=$results/host.ktap")
+if [ ${#kernels[@]} -gt 0 ]; then
+	RNETNS_UNTRACKED_BEFORE=$untracked_before RNETNS_LOGS=$RNETNS_LOGS RNETNS_CHECK_KERNELS="${kernels[*]}" \
+		bash tests/host-checks.sh | tee "$results/host.ktap"
+	summary+=("host=$results/host.ktap")
+fi
 
 # Tracing tests patch kernel text (ftrace, kprobes) while they run: they get
 # a guest of their own with one vCPU, since QEMU's multi-threaded TCG can let
@@ -115,8 +127,19 @@ if [ ${#trace_tests[@]} -gt 0 ]; then
 	done
 fi
 
+# Debian's own kernel, under its own heading (its documents count in the
+# total below).
+if [ "$debian" = 1 ]; then
+	"$RNETNS_TOP/scripts/debian-test.sh" "$results/debian" "$@" || true
+	if [ -f "$results/debian/docs" ]; then
+		while IFS= read -r d; do summary+=("$d"); done <"$results/debian/docs"
+	else
+		summary+=("debian=$results/debian/none.ktap")
+	fi
+fi
+
 # The benchmark's smoke run: only that it runs end to end (never timing).
-if [ $# -eq 0 ]; then
+if [ $# -eq 0 ] && [ ${#kernels[@]} -gt 0 ]; then
 	log "benchmark smoke run on ${kernels[0]} (log: $RNETNS_LOGS/bench-smoke.log)"
 	{
 		echo "KTAP version 1"

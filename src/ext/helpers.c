@@ -67,12 +67,12 @@ u64 rnetns_ktime_get_boot_ns(void)
 
 void *rnetns_alloc_percpu(size_t size, size_t align)
 {
-	return (void __force *)__alloc_percpu(size, align);
+	return (void *)(__force unsigned long)__alloc_percpu(size, align);
 }
 
 void *rnetns_per_cpu_ptr(void *ptr, int cpu)
 {
-	return per_cpu_ptr((void __percpu __force *)ptr, cpu);
+	return per_cpu_ptr((void __percpu *)(__force unsigned long)ptr, cpu);
 }
 
 unsigned int rnetns_next_possible_cpu(int prev)
@@ -87,7 +87,7 @@ unsigned int rnetns_nr_cpu_ids(void)
 
 void rnetns_this_cpu_add_u64(u64 *pcp, u64 val)
 {
-	this_cpu_add(*(u64 __percpu __force *)pcp, val);
+	this_cpu_add(*(u64 __percpu *)(__force unsigned long)pcp, val);
 }
 
 u64 rnetns_ktime_get_ns(void)

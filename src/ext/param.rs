@@ -179,8 +179,13 @@ macro_rules! module_param {
                 static __this_module: kernel::types::Opaque<kernel::bindings::module>;
             }
 
+            // `used(compiler)`, as the kernel's `module!` has it: a plain
+            // `#[used]` is `used(linker)`, whose SHF_GNU_RETAIN flag makes
+            // GNU ld (a gcc-built kernel's, Debian's) keep these sections
+            // apart from the other `__param` and `.modinfo` input sections,
+            // and modpost and the module loader then see only one of each.
             #[link_section = "__param"]
-            #[used]
+            #[used(compiler)]
             static PARAM: param::KernelParam = param::KernelParam(bindings::kernel_param {
                 name: concat!($name, "\0").as_ptr(),
                 // SAFETY: `__this_module` is the module's own `struct
@@ -200,10 +205,10 @@ macro_rules! module_param {
             const PARM_S: &str = concat!("parm=", $name, ":", $desc, "\0");
             const TYPE_S: &str = concat!("parmtype=", $name, ":charp\0");
             #[link_section = ".modinfo"]
-            #[used]
+            #[used(compiler)]
             static PARM: [u8; PARM_S.len()] = param::bytes(PARM_S);
             #[link_section = ".modinfo"]
-            #[used]
+            #[used(compiler)]
             static PARMTYPE: [u8; TYPE_S.len()] = param::bytes(TYPE_S);
         };
     };

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The Debian-kernel run of the test command (scripts/test.sh, run kind
+# "debian"): rnetns on Debian unstable's own Linux 7.2 kernel, unmodified.
+#   1. the prepared build dir (scripts/distro-kdir.sh, in the cached sid
+#      chroot: headers, linux-source, rust/ rebuilt by Debian's rustc),
+#   2. the rnetns-dkms package built from this clone (dpkg-buildpackage,
+#      dh-dkms) and installed with apt in the chroot: DKMS builds rnetns for
+#      the kernel and installs it in /lib/modules/<release>/updates/dkms,
+#   3. Debian's vmlinuz (linux-binary-unsigned-<release>, never rebuilt)
+#      booted under QEMU with an initramfs that loads Debian's 9p and
+#      virtio modules; the guest's /lib/modules is the chroot's (Debian's
+#      linux-modules package plus what DKMS installed). The guest modprobes
+#      the DKMS module, checks it is that build, then runs the KTAP tests
+#      with it; the tracing tests in a guest of their own with one vCPU.
+# KTAP documents go to RESULTS-DIR; the last lines are this run's summary
+# under its own heading (scripts/test.sh counts the documents again in its
+# total, from the list in RESULTS-DIR/docs).
+# Usage: scripts/debian-test.sh [--setup] RESULTS-DIR [TEST-FILE...]
+#   --setup   only the cached set-up (steps 1 and the kernel image)
+# Env: RNETNS_DEB_RELEASE (default 7.2.13+deb14-amd64)
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/debian-lib.sh"
+cd "$RNETNS_TOP"
+
+setup_only=0
+[ "${1:-}" != --setup ] || { setup_only=1; shift; }
+rel=$RNETNS_DEB_RELEASE
+# Stage times, in a file: some stages run in a subshell.
+times=$(mktemp)
+trap 'rm -f "$times" "$times.t0"' EXIT
+date +%s >"$times.t0"
+lap() {
+	echo "$1 $(( $(date +%s) - $(cat "$times.t0") ))s" >>"$times"
+	date +%s >"$times.t0"
+}
+
+# 1. Chroot (made and reused by distro-kdir.sh) and the prepared build dir.
+kdir=$("$RNETNS_TOP/scripts/distro-kdir.sh" --chroot "$rel")
+lap "chroot+prepare"
+
+# Debian's kernel image, extracted (never installed) from its package.
+kimg=/var/cache/rnetns/kernel/$rel
+# (In usr/lib/modules/<release>/vmlinuz.unsigned; boot/vmlinuz-<release>
+# in older packages.)
+find_vmlinuz() {
+	find "$RNETNS_SID$kimg" -type f \( -name "vmlinuz-$rel" -o -name 'vmlinuz*' \) 2>/dev/null | head -n1 || true
+}
+vmlinuz=$(find_vmlinuz)
+if [ -z "$vmlinuz" ]; then
+	rnetns_stage "download linux-binary-unsigned-$rel" "$RNETNS_LOGS/debian-kernel-image.log" \
+		rnetns_in_sid sh -c 'set -e; mkdir -p /var/cache/rnetns/debs "$2.tmp"; cd /var/cache/rnetns/debs
+			rm -f linux-binary-unsigned-"$1"_*.deb
+			apt-get -q download linux-binary-unsigned-"$1"
+			dpkg-deb -x linux-binary-unsigned-"$1"_*.deb "$2.tmp"
+			rm -rf "$2"; mv "$2.tmp" "$2"' sh "$rel" "$kimg"
+fi
+vmlinuz=$(find_vmlinuz)
+[ -n "$vmlinuz" ] || die "no vmlinuz in linux-binary-unsigned-$rel (extracted in $RNETNS_SID$kimg)"
+lap "kernel image"
+[ "$setup_only" = 0 ] || { log "Debian-kernel set-up done: $(paste -sd, "$times")"; exit 0; }
+
+results=${1:?usage: scripts/debian-test.sh [--setup] RESULTS-DIR [TEST-FILE...]}
+shift
+mkdir -p "$results"
+results=$(cd "$results" && pwd)
+: >"$results/docs"
+
+# 2. The rnetns-dkms package, built in the chroot from a copy of this clone,
+# and installed there with apt (a reinstall: DKMS builds anew).
+pkgsrc=/usr/local/src/rnetns-pkg
+host_pkgsrc=$RNETNS_SID$pkgsrc
+$RNETNS_SUDO rm -rf "$host_pkgsrc"
+$RNETNS_SUDO mkdir -p "$host_pkgsrc/rnetns"
+$RNETNS_SUDO bash -c "$(declare -f rnetns_copy_sources); RNETNS_TOP=\$1; rnetns_copy_sources \"\$2\"" \
+	sh "$RNETNS_TOP" "$host_pkgsrc/rnetns"
+deb_ktap=$results/debian-dkms.ktap
+dkms_log=$RNETNS_LOGS/debian-dkms-install.log
+ko_dkms=/lib/modules/$rel/updates/dkms/rnetns.ko.xz
+{
+	echo "KTAP version 1"
+	echo "1..3"
+	if rnetns_in_sid sh -c "cd $pkgsrc/rnetns && dpkg-buildpackage -b -us -uc" \
+		>"$RNETNS_LOGS/debian-dpkg-buildpackage.log" 2>&1; then
+		deb=$(cd "$host_pkgsrc" && ls rnetns-dkms_*_all.deb)
+		mkdir -p "$RNETNS_DEB_DIR/pkg"
+		rm -f "$RNETNS_DEB_DIR/pkg/"*.deb
+		cp "$host_pkgsrc/$deb" "$RNETNS_DEB_DIR/pkg/"
+		echo "# $deb: $(dpkg-deb -c "$host_pkgsrc/$deb" | grep -c .) files; copy in $RNETNS_DEB_DIR/pkg"
+		echo "ok 1 the rnetns-dkms package builds (dpkg-buildpackage, dh-dkms)"
+	else
+		tail -n 20 "$RNETNS_LOGS/debian-dpkg-buildpackage.log" | sed 's/^/# /'
+		echo "not ok 1 the rnetns-dkms package builds (log: $RNETNS_LOGS/debian-dpkg-buildpackage.log)"
+		deb=
+	fi
+	lap "package"
+	if [ -n "$deb" ] && rnetns_in_sid sh -c "if dpkg -s rnetns-dkms >/dev/null 2>&1; then apt-get -q -y purge rnetns-dkms; fi && cd $pkgsrc &&
+		apt-get -q -y install ./$deb && dkms status rnetns" >"$dkms_log" 2>&1 &&
+		grep -q "rnetns/.*, $rel, x86_64: installed" "$dkms_log" && [ -f "$RNETNS_SID$ko_dkms" ]; then
+		sed -n '/^Building for/,$p' "$dkms_log" | sed 's/^/# /'
+		echo "ok 2 apt install ./$deb: DKMS builds and installs rnetns for $rel"
+	else
+		tail -n 30 "$dkms_log" 2>/dev/null | sed 's/^/# /'
+		echo "not ok 2 apt install ./$deb: DKMS builds and installs rnetns for $rel (log: $dkms_log)"
+	fi
+	vermagic=$(rnetns_in_sid modinfo -F vermagic "$ko_dkms" 2>/dev/null || true)
+	echo "# $ko_dkms: vermagic $vermagic"
+	if [ "${vermagic%% *}" = "$rel" ]; then
+		echo "ok 3 the installed module's vermagic is $rel's"
+	else
+		echo "not ok 3 the installed module's vermagic is $rel's"
+	fi
+} | tee "$deb_ktap"
+lap "dkms install"
+echo "debian-dkms=$deb_ktap" >>"$results/docs"
+
+# 3. Debian's kernel under QEMU. Its netfilter hooks are behind jump labels,
+# so registering hooks patches kernel text (int3 first) while the other
+# vCPU runs: with a host thread per vCPU, TCG can let it execute a
+# just-removed int3 ("Oops: int3" in __ip_local_out, seen in t25), so the
+# guest runs with one TCG thread for its two vCPUs. The tests insmod an uncompressed copy of
+# the DKMS module (the guest checks that it is the same build).
+main="$results/debian"
+trace="$results/debian-trace"
+mkdir -p "$main" "$trace"
+# (In the scratch dir, which the guest sees at the same path.)
+ko=$main/rnetns-dkms.ko
+xz -dc "$RNETNS_SID$ko_dkms" >"$ko" 2>/dev/null || : >"$ko"
+cp "$ko" "$trace/"
+build_id=$( (readelf -n "$ko" 2>/dev/null || true) | sed -n "s/.*Build ID: //p")
+
+# The initramfs: busybox, Debian's 9p/virtio modules in load order
+# (uncompressed), qemu/debian-init.
+initrd=$RNETNS_DEB_DIR/kernel/$rel/initrd.img
+work=$(mktemp -d)
+mkdir -p "$work/bin" "$work/modules" "$(dirname "$initrd")"
+cp /bin/busybox "$work/bin/busybox"
+cp "$RNETNS_TOP/qemu/debian-init" "$work/init"
+modprobe -d "$RNETNS_SID" -S "$rel" -a --show-depends virtio_pci 9pnet_virtio 9p 2>&1 |
+	awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++' >"$work/paths"
+[ -s "$work/paths" ] || die "no 9p/virtio modules found for $rel in $RNETNS_SID/lib/modules/$rel"
+while IFS= read -r p; do
+	m=$(basename "$p" .xz)
+	m=${m%.zst}
+	case $p in
+	*.xz) xz -dc "$p" >"$work/modules/$m" ;;
+	*.zst) zstd -qdc "$p" >"$work/modules/$m" ;;
+	*) cp "$p" "$work/modules/$m" ;;
+	esac
+	echo "$m" >>"$work/modules.list"
+done <"$work/paths"
+(cd "$work" && rm paths && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
+rm -rf "$work"
+lap "initramfs"
+
+tests=("$@") trace_tests=()
+if [ ${#tests[@]} -eq 0 ]; then
+	for t in tests/t*.sh; do
+		case $t in
+		*-trace.sh) trace_tests+=("$t") ;;
+		*) tests+=("$t") ;;
+		esac
+	done
+fi
+genv=(env RNETNS_DEB_RELEASE="$rel" RNETNS_DEB_MODROOT="$RNETNS_SID" RNETNS_DEB_BUILD_ID="$build_id")
+qrun=("$RNETNS_TOP/qemu/run" --kernel 7.2 --variant debian --bzimage "$vmlinuz" --initrd "$initrd")
+log "Debian's kernel $rel: booting $vmlinuz (unmodified) with rnetns from DKMS"
+rc=0
+# shellcheck disable=SC2086
+"${qrun[@]}" --tcg single --scratch "$main" ${RNETNS_QEMU_ARGS:-} -- "${genv[@]}" RNETNS_KO="$ko" scripts/debian-guest.sh "${tests[@]}" || rc=$?
+echo "debian-guest=$main/debian-guest.ktap" >>"$results/docs"
+echo "debian=$main/results.ktap:$rc" >>"$results/docs"
+lap "boot+tests"
+if [ ${#trace_tests[@]} -gt 0 ]; then
+	log "Debian's kernel $rel: the tracing tests, one vCPU"
+	rc=0
+	"${qrun[@]}" --smp 1 --scratch "$trace" -- "${genv[@]}" RNETNS_KO="$trace/rnetns-dkms.ko" \
+		scripts/debian-guest.sh --tests-only "${trace_tests[@]}" || rc=$?
+	echo "debian-trace=$trace/results.ktap:$rc" >>"$results/docs"
+	lap "boot+tracing tests"
+fi
+
+echo
+echo "=== Debian's own kernel: uname -r $(sed -n 's/^# uname -r: //p' "$main/debian-guest.ktap" 2>/dev/null | head -n1) (rnetns from the rnetns-dkms package) ==="
+echo "# times: $(paste -sd, "$times" | sed 's/,/, /g')"
+mapfile -t docs <"$results/docs"
+python3 "$RNETNS_TOP/scripts/ktap-summary.py" "${docs[@]}"
