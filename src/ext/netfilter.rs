@@ -416,11 +416,11 @@ impl<T: Observe> NetHooks<T> {
 }
 
 // The hooks reach `T`'s state through `net_generic` only while registered
-// (and one grace period after).
-// SAFETY: `detach` unregisters everything and closes the switch, so nothing
-// is registered after it; `drop` unregisters what is still registered and
-// waits for a grace period; a failed `attach` unregisters what it
-// registered and waits too.
+// (and one grace period after). `detach` unregisters everything and closes
+// the switch, so nothing is registered after it; a failed `attach`
+// unregisters what it registered and waits too.
+// SAFETY: as above; `drop` unregisters what is still registered and waits
+// for a grace period.
 unsafe impl<T: Observe> Attachment<T> for NetHooks<T> {
     /// # Safety
     ///

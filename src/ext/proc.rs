@@ -282,10 +282,10 @@ pub(crate) struct NetFile<T: NetShow> {
     _t: PhantomData<T>,
 }
 
-// SAFETY: the entry's data is `state`, which the pernet registration keeps
-// initialised until this attachment is dropped; `shutdown` and dropping it
-// remove the file, waiting for calls in progress (which is what makes
-// `attached_of` sound in them).
+// The entry's data is `state`, which the pernet registration keeps
+// initialised until this attachment is dropped.
+// SAFETY: `shutdown` and dropping it remove the file, waiting for calls in
+// progress (which is what makes `attached_of` sound in them).
 unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
     /// # Safety
     ///
