@@ -177,3 +177,23 @@ udp_sink() {
 	BG_PID=$!
 	wait_until 20 grep -q bound "$f" || fail "udp sink $*: $(cat "$f")"
 }
+
+# veth_pair NET: namespaces TA and TB joined by veth (ta, tb), addresses
+# NET.1 and NET.2 (/24), for the torture tests' steady traffic.
+veth_pair() {
+	ip netns add TA && ip netns add TB &&
+		ip link add ta netns TA type veth peer name tb netns TB &&
+		ip -n TA addr add "$1.1/24" dev ta && ip -n TB addr add "$1.2/24" dev tb &&
+		ip -n TA link set ta up && ip -n TB link set tb up
+}
+
+# udp_both_ways NET: UDP both ways between the veth_pair NET until $SECS
+# seconds pass, adding the datagrams sent to $STATS/packets.
+udp_both_ways() {
+	local deadline=$(( $(date +%s) + SECS ))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		ip netns exec TA $NSUTIL udp-send "$1.2" 9 200 64 >/dev/null 2>&1
+		ip netns exec TB $NSUTIL udp-send "$1.1" 9 200 64 >/dev/null 2>&1
+		echo 400 >>$STATS/packets
+	done
+}

@@ -75,16 +75,6 @@ churn() {
 	done
 }
 
-# traffic: a persistent pair of namespaces with UDP both ways.
-traffic() {
-	local deadline=$(( $(date +%s) + SECS ))
-	while [ "$(date +%s)" -lt "$deadline" ]; do
-		ip netns exec TA $NSUTIL udp-send 10.60.0.2 9 200 64 >/dev/null 2>&1
-		ip netns exec TB $NSUTIL udp-send 10.60.0.1 9 200 64 >/dev/null 2>&1
-		echo 400 >>$STATS/packets
-	done
-}
-
 # readers: every named namespace's file read and reset, racing teardown.
 readers() {
 	local deadline=$(( $(date +%s) + SECS ))
@@ -117,16 +107,13 @@ t_torture() {
 	echo "net_namespace objects before: $NET0 (with a throwaway namespace queued for freeing)"
 	load_module || return 1
 	LIVE0=$(live)
-	ip netns add TA && ip netns add TB &&
-		ip link add ta netns TA type veth peer name tb netns TB &&
-		ip -n TA addr add 10.60.0.1/24 dev ta && ip -n TB addr add 10.60.0.2/24 dev tb &&
-		ip -n TA link set ta up && ip -n TB link set tb up || return 1
+	veth_pair 10.60.0 || return 1
 	dmesg -C
 	bg_start bash -c "source $RNETNS_TOP/tests/lib.sh; SECS=$SECS STATS=$STATS; $(declare -f churn); churn 1"
 	WORKERS+=($BG_PID)
 	bg_start bash -c "source $RNETNS_TOP/tests/lib.sh; SECS=$SECS STATS=$STATS; $(declare -f churn); churn 2"
 	WORKERS+=($BG_PID)
-	bg_start bash -c "source $RNETNS_TOP/tests/lib.sh; SECS=$SECS STATS=$STATS; $(declare -f traffic); traffic"
+	bg_start bash -c "source $RNETNS_TOP/tests/lib.sh; SECS=$SECS STATS=$STATS; udp_both_ways 10.60.0"
 	WORKERS+=($BG_PID)
 	bg_start bash -c "source $RNETNS_TOP/tests/lib.sh; SECS=$SECS; $(declare -f readers); readers"
 	WORKERS+=($BG_PID)

@@ -52,16 +52,6 @@ churn() {
 	wait
 }
 
-# traffic: UDP both ways between TA and TB, whose hooks are switched.
-traffic() {
-	local deadline=$(( $(date +%s) + SECS ))
-	while [ "$(date +%s)" -lt "$deadline" ]; do
-		ip netns exec TA $NSUTIL udp-send 10.61.0.2 9 200 64 >/dev/null 2>&1
-		ip netns exec TB $NSUTIL udp-send 10.61.0.1 9 200 64 >/dev/null 2>&1
-		echo 400 >>$STATS/packets
-	done
-}
-
 # modloop: unload and reload with a random default.
 modloop() {
 	local deadline=$(( $(date +%s) + SECS ))
@@ -76,14 +66,11 @@ lines() { cat "$@" 2>/dev/null | wc -l; }
 
 t_switch_torture() {
 	load_module || return 1
-	ip netns add TA && ip netns add TB &&
-		ip link add ta netns TA type veth peer name tb netns TB &&
-		ip -n TA addr add 10.61.0.1/24 dev ta && ip -n TB addr add 10.61.0.2/24 dev tb &&
-		ip -n TA link set ta up && ip -n TB link set tb up || return 1
+	veth_pair 10.61.0 || return 1
 	local fn
-	for fn in "switcher TA" "switcher TB" "churn 1" traffic modloop; do
+	for fn in "switcher TA" "switcher TB" "churn 1" "udp_both_ways 10.61.0" modloop; do
 		bg_start bash -c "source $RNETNS_TOP/tests/lib.sh; SECS=$SECS STATS=$STATS SELECTIONS='$SELECTIONS';
-			$(declare -f pick switcher churn traffic modloop loaded); $fn"
+			$(declare -f pick switcher churn modloop); $fn"
 		WORKERS+=($BG_PID)
 	done
 	local p
