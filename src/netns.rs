@@ -48,9 +48,6 @@ pub(crate) struct NetState {
     created_ns: u64,
     /// When rnetns set the namespace up, on the monotonic clock (ns).
     created_mono_ns: u64,
-    /// The (family, hook point) pairs counted from the start, from
-    /// [`HOOKS`]; a write of `hooks=` changes what is counted later.
-    hooks: HookSet,
     /// A counter per (family, hook point).
     #[pin]
     counters: Counters,
@@ -71,7 +68,6 @@ impl Operations for NetState {
             cookie: net.cookie(),
             created_ns: time::boottime_ns(),
             created_mono_ns: time::mono_ns(),
-            hooks: HOOKS.get(),
             counters <- Counters::new(),
             live: Live::new(),
         })
@@ -104,8 +100,10 @@ impl Operations for NetState {
 impl Observe for NetState {
     const HOOK_OPS: &'static HookOps<Self> = &HOOK_OPS;
 
+    /// The `hooks` module parameter (read-only once loaded); a write of
+    /// `hooks=` changes what is counted afterwards.
     fn hook_set(&self) -> HookSet {
-        self.hooks
+        HOOKS.get()
     }
 
     #[inline(always)]
