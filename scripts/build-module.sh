@@ -5,7 +5,7 @@
 # clone's own path (which may hold spaces, which Kbuild cannot take) never
 # reaches Kbuild.
 # Usage: scripts/build-module.sh [VARIANT [MODULE]]
-#   VARIANT  normal (default), debug or up
+#   VARIANT  normal (default), debug, up or bench
 #   MODULE   rnetns (default), or a benchmark module: ctwin, hookbench
 source "$(dirname "$0")/lib.sh"
 variant=${1:-normal} module=${2:-rnetns}

@@ -81,6 +81,7 @@ rnetns_src_dir() {
 #   normal  tinyconfig + rnetns.config (+ kernel-<version>.config if any)
 #   debug   normal + debug.config (KASAN, kmemleak, lockdep, fault injection)
 #   up      normal + up.config (CONFIG_SMP=n)
+#   bench   normal + bench.config (BPF, BTF: the benchmark's eBPF peer)
 rnetns_fragments() {
 	local variant=${1:-normal} k=${2:-$RNETNS_KERNEL}
 	echo "$RNETNS_TOP/scripts/config/rnetns.config"
@@ -88,8 +89,8 @@ rnetns_fragments() {
 		echo "$RNETNS_TOP/scripts/config/kernel-$k.config"
 	case $variant in
 	normal) ;;
-	debug | up) echo "$RNETNS_TOP/scripts/config/$variant.config" ;;
-	*) die "unknown kernel variant '$variant': normal, debug or up" ;;
+	debug | up | bench) echo "$RNETNS_TOP/scripts/config/$variant.config" ;;
+	*) die "unknown kernel variant '$variant': normal, debug, up or bench" ;;
 	esac
 }
 

@@ -35,6 +35,7 @@ PACKAGES=(
 	qemu-system-x86 busybox-static debootstrap
 	iproute2 iputils-ping nftables util-linux procps python3 rsync trace-cmd
 	python3-matplotlib
+	dwarves libbpf-dev
 )
 
 missing=()
