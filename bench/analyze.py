@@ -13,12 +13,18 @@ ns per hook = (1/pps(variant) - 1/pps(none)) / 4, per round: a one-way UDP
 datagram crosses 4 hooks of one family (output + postrouting, prerouting +
 input). Under TCG every absolute time is emulated time, labelled "TCG".
 
+Instructions: with --insn, the directories of the instruction-count boots
+(QEMU TCG plugin bench/insncount, one vCPU; bench/insn.py attributes every
+executed instruction to a kernel symbol). Those figures are exact counts,
+not times: they come first, the timed figures are the second column.
+
 Exit status: 0 if the data are complete (targets may be missed), 1 if the
 benchmark broke (errors recorded, missing measurements, VM failure).
 """
 
 import argparse
 import json
+import os
 import math
 import re
 import statistics
@@ -28,6 +34,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 VARIANTS = ["none", "rnetns", "ctwin", "nft"]
+# The instruction-count boot's variants: rnetns-off is rnetns loaded with
+# counting switched off (hooks=none) in the benchmark's namespaces.
+INSN_VARIANTS = ["none", "rnetns", "rnetns-off", "ctwin", "nft", "ebpf"]
+INSN_NAMES = {"none": "none", "rnetns": "rnetns", "rnetns-off": "rnetns, counting off",
+              "ctwin": "C twin", "nft": "nft counter", "ebpf": "eBPF"}
 MODULES = ["rnetns", "ctwin"]
 PATHS = ["veth", "lo"]
 HOOKS_PER_PACKET = 4
@@ -414,6 +425,152 @@ def targets(res, env, big, mid):
     return out
 
 
+def insn_get(res, path, v, key):
+    """The summary of an instruction figure, or None."""
+    return ((res.get("insn") or {}).get(path) or {}).get(v, {}).get(key)
+
+
+def insn_targets(res):
+    """The goals on instruction counts."""
+    out = []
+    if not res.get("insn"):
+        return out
+
+    def add(name, value, op, limit, note=""):
+        if value is None:
+            met = None
+        elif op == "<=":
+            met = value <= limit
+        elif op == "<":
+            met = value < limit
+        else:
+            met = value >= limit
+        out.append({"target": name, "value": value, "op": op, "limit": limit, "met": met,
+                    "range": None, "within_noise": False, "note": note})
+
+    def m(path, v, key):
+        x = insn_get(res, path, v, key)
+        return x["median"] if x else None
+
+    for p in PATHS:
+        a, b = m(p, "rnetns", "hook_per_call"), m(p, "ctwin", "hook_per_call")
+        add(f"hook instructions per hook call, |rnetns − C twin| ({p})",
+            abs(a - b) if a is not None and b is not None else None, "<=", 3,
+            f"rnetns {fmt(a, 1)}, C twin {fmt(b, 1)}; per packet (4 hooks) "
+            f"{fmt(m(p, 'rnetns', 'hook'), 1)} and {fmt(m(p, 'ctwin', 'hook'), 1)}")
+        n = m(p, "nft", "hook")
+        a = m(p, "rnetns", "hook")
+        add(f"hook instructions per packet, rnetns ÷ nft counter ({p})",
+            a / n if a is not None and n else None, "<=", 0.25, f"rnetns {fmt(a, 1)}, nft {fmt(n, 1)}")
+        e = m(p, "ebpf", "hook")
+        add(f"hook instructions per packet, rnetns ÷ eBPF ({p})",
+            a / e if a is not None and e else None, "<", 1.0, f"rnetns {fmt(a, 1)}, eBPF {fmt(e, 1)}")
+    for p in PATHS:
+        off, none = m(p, "rnetns-off", "total"), m(p, "none", "total")
+        add(f"end-to-end instructions per packet, counting off ÷ none − 1 ({p}), %",
+            abs(off / none - 1) * 100 if off is not None and none else None, "<", 0.5,
+            f"{fmt(off, 1)} against {fmt(none, 1)}")
+    for p, name in (("proc-open", "open + read + close"), ("proc-pread", "pread")):
+        a, b = m(p, "rnetns", "total"), m(p, "ctwin", "total")
+        add(f"instructions per /proc/net/rnetns read ({name}), rnetns ÷ C twin",
+            a / b if a is not None and b else None, "<=", 1.05, f"{fmt(a)} against {fmt(b)}")
+    worst, where = None, ""
+    for p, vs in res["insn"].items():
+        for v, o in vs.items():
+            for k in ("total", "hook"):
+                sp = (o.get(k) or {}).get("spread")
+                if sp is not None and (worst is None or sp > worst):
+                    worst, where = sp, f"{INSN_NAMES.get(v, v)} {p} {k}"
+    add("run-to-run spread of the instruction figures, %, (max − min) ÷ median, worst",
+        worst * 100 if worst is not None else None, "<", 1.0, f"worst: {where}")
+    return out
+
+
+def insn_table(res, env, tg):
+    L = []
+    ins = res.get("insn")
+    if not ins:
+        return L
+    boots = res.get("insn_boots", 1)
+    L.append(f"### Instructions per packet and per read (exact: QEMU TCG plugin bench/insncount, "
+             f"one vCPU, {boots} boot{'s' if boots > 1 else ''} × {env.get('insn_rounds')} rounds; "
+             f"{env.get('insn_packets')} datagrams per path, {env.get('insn_reads')} reads per mode)")
+    L.append("")
+    L.append("| variant | hook, per packet | per hook call | framework (nf_hook_slow) per packet "
+             "| veth: per packet | − none | loopback: per packet | − none | spread | "
+             "timed: direct ns/hook call (TCG) | timed: veth pps ÷ none |")
+    L.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+
+    def g(path, v, key, digits=1):
+        x = insn_get(res, path, v, key)
+        return fmt(x["median"], digits) if x else "—"
+
+    for v in INSN_VARIANTS:
+        if not any(v in ins.get(p, {}) for p in PATHS):
+            continue
+        sp = [((ins.get(p, {}).get(v) or {}).get(k) or {}).get("spread") for p in PATHS
+              for k in ("total", "hook")]
+        sp = [x for x in sp if x is not None]
+        timed_v = v if v in VARIANTS else None
+        hb = res.get("hook_call_ns_tcg", {}).get(timed_v) if timed_v else None
+        pv = res.get("pps_vs_none", {}).get("veth", {}).get(timed_v) if timed_v else None
+        L.append(f"| {INSN_NAMES.get(v, v)} | {g('lo', v, 'hook')} | {g('lo', v, 'hook_per_call')} "
+                 f"| {g('lo', v, 'framework')} | {g('veth', v, 'total')} | {g('veth', v, 'vs_none')} "
+                 f"| {g('lo', v, 'total')} | {g('lo', v, 'vs_none')} "
+                 f"| {fmt(max(sp) * 100, 3) + ' %' if sp else '—'} "
+                 f"| {'0 (no hook)' if v == 'none' else fmt_range(hb, 1) if hb else '—'} "
+                 f"| {'1' if v == 'none' else fmt(med(pv), 3) if pv else '—'} |")
+    L.append("")
+    L.append("Hook: the instructions of the variant's own code and of the kernel functions it calls, "
+             "as the change against none in the same round (the functions are listed in bench.json); "
+             "on loopback and veth alike. A datagram crosses 4 hooks (output, postrouting, "
+             "prerouting, input). Framework: netfilter's nf_hook_slow(), the same for every "
+             "variant with hooks. Spread: (max − min) ÷ median over rounds and boots, worst of "
+             "the figures in the row.")
+    L.append("")
+    L.append("| /proc/net/rnetns read | rnetns | C twin | ÷ C twin | spread rnetns, C twin |")
+    L.append("| --- | --- | --- | --- | --- |")
+    for p, name in (("proc-open", "open + read + close"), ("proc-pread", "pread at offset 0")):
+        a, b = insn_get(res, p, "rnetns", "total"), insn_get(res, p, "ctwin", "total")
+        if not a or not b:
+            continue
+        L.append(f"| {name} | {fmt(a['median'])} | {fmt(b['median'])} | {fmt(a['median'] / b['median'], 3)} "
+                 f"| {fmt(a['spread'] * 100, 2)} %, {fmt(b['spread'] * 100, 2)} % |")
+    L.append("")
+    return L
+
+
+def insn_plot(res, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ins = res.get("insn") or {}
+    vs = [v for v in INSN_VARIANTS if v != "none" and v in ins.get("lo", {})]
+    if not vs:
+        return
+    colors = {"rnetns": "#d9534f", "rnetns-off": "#f0ad4e", "ctwin": "#337ab7",
+              "nft": "#5cb85c", "ebpf": "#9b59b6"}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, (key, title) in zip(axes, (("hook", "Hook instructions per packet (4 hooks)"),
+                                       ("vs_none", "End-to-end instructions per packet − none"))):
+        for i, p in enumerate(PATHS):
+            meds = [(insn_get(res, p, v, key) or {}).get("median") or 0 for v in vs]
+            xs = [j + (i - 0.5) * 0.4 for j in range(len(vs))]
+            ax.bar(xs, meds, 0.4, label=p, color=[colors.get(v, "#999") for v in vs],
+                   alpha=1.0 if i == 0 else 0.6, edgecolor="black", linewidth=0.4)
+            for x, y in zip(xs, meds):
+                ax.annotate(f"{y:,.0f}", (x, y), ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(range(len(vs)), [INSN_NAMES.get(v, v) for v in vs], rotation=15)
+        ax.set_title(title + f" ({' | '.join(PATHS)})", fontsize=10)
+        ax.set_ylabel("instructions")
+        ax.axhline(0, color="black", linewidth=0.5)
+    fig.suptitle("Exact instruction counts (QEMU TCG plugin; median over rounds)")
+    fig.tight_layout()
+    fig.savefig(out / "insn.png", dpi=110)
+    plt.close(fig)
+
+
 def verdict(t):
     if t["met"] is None:
         return "n/a"
@@ -441,6 +598,7 @@ def table(res, tg, env, host, accel, mid, big):
         L.append(f"WARNING: the guest clock was {env.get('clocksource')}, not tsc: short times have "
                  "jiffy (4 ms) resolution and the direct hook timings are meaningless.")
     L.append("")
+    L += insn_table(res, env, tg)
     L.append(f"### Packet path: UDP, {env.get('pps_size')}-byte payload, IPv4, batches of "
              f"{env.get('pps_batch')}, one thread pinned to vCPU {env.get('pps_cpu')}; "
              f"{env.get('pps_rounds')} rounds × {env.get('pps_secs')} s per path and variant")
@@ -703,6 +861,8 @@ def main():
     ap.add_argument("--wall", type=int, default=0)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--insn", action="append", default=[],
+                    help="directory of an instruction-count boot (repeatable)")
     a = ap.parse_args()
 
     out = Path(a.out)
@@ -714,8 +874,23 @@ def main():
     env = d.env
     mid, big = int(env.get("mid", 1000)), int(env.get("big", 10000))
     res = analyse(d, mid, big, Path(a.raw).parent)
-    tg = targets(res, env, big, mid)
-    missing = completeness(d, res, mid, big)
+    insn_problems = []
+    if a.insn:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import insn
+        try:
+            res["insn"], insn_problems = insn.analyse(a.insn)
+        except (OSError, ValueError, KeyError) as e:
+            res["insn"], insn_problems = {}, [f"instruction counts unreadable: {e}"]
+        res["insn_boots"] = len(a.insn)
+    tg = insn_targets(res) + targets(res, env, big, mid)
+    missing = completeness(d, res, mid, big) + insn_problems
+    if a.insn:
+        for p in PATHS:
+            for v in INSN_VARIANTS:
+                if v != "ebpf" or "ebpf" in VARIANTS:
+                    if not insn_get(res, p, v, "total"):
+                        missing.append(f"instructions {p} {v}")
     broken = missing or d.errors or a.vm_exit != 0
 
     doc = {
@@ -760,6 +935,7 @@ def main():
     if not a.no_plots:
         try:
             plots(res, out, a.accel, mid, big)
+            insn_plot(res, out)
         except Exception as e:  # plots are a convenience; never a failure
             print(f"analyze: plots skipped: {e}", file=sys.stderr)
     print(f"analyze: wrote {out / 'bench.json'}, {out / 'table.md'}"

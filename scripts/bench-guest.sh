@@ -4,7 +4,11 @@
 # bench/analyze.py turns that into the table, bench.json and the plots.
 #
 # Usage (inside the test VM only: it loads modules):
-#   scripts/bench-guest.sh [--smoke] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO
+#   scripts/bench-guest.sh [--smoke] [--insn] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO
+#
+# --insn: the instruction-count boot (one vCPU, the bench/insncount plugin
+# loaded into QEMU): only the packet path and /proc reads, each between
+# window markers, with the kernel's symbols saved for each variant.
 #
 # Variants: none (nothing loaded), rnetns (rnetns.ko, all hooks), ctwin (the
 # C twin, bench/ctwin), nft (an inet table with a counter rule at each of the
@@ -14,12 +18,16 @@
 # benchmarking range of RFC 2544) and over loopback in a third one.
 set -euo pipefail
 
-mode=full
-if [ "${1:-}" = --smoke ]; then
-	mode=smoke
+mode=full insn=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--smoke) mode=smoke ;;
+	--insn) insn=1 ;;
+	*) break ;;
+	esac
 	shift
-fi
-[ $# -eq 4 ] || { echo "usage: $0 [--smoke] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO" >&2; exit 2; }
+done
+[ $# -eq 4 ] || { echo "usage: $0 [--smoke] [--insn] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO" >&2; exit 2; }
 TOOL=$1 RNETNS_KO=$2 CTWIN_KO=$3 HOOKBENCH_KO=$4
 OUT=${RNETNS_SCRATCH:?not in the rnetns VM}
 RAW=$OUT/raw.jsonl
@@ -27,10 +35,12 @@ ERRF=/tmp/bench-step.err
 : >"$RAW"
 
 if [ "$mode" = full ]; then
+	INSN_ROUNDS=5 INSN_PACKETS=5000 INSN_READS=1000
 	PPS_ROUNDS=10 PPS_SECS=1.5 PPS_WARMUP=0.3 PROC_READS=3000 HB_CALLS=400000
 	CHURN_ROUNDS=5 CHURN_SECS=3 CHURN_BACKLOG=8
 	LOAD_ROUNDS=11 BIG_LOAD_ROUNDS=5 MID=1000 BIG=10000 SETTLE=1
 else
+	INSN_ROUNDS=2 INSN_PACKETS=200 INSN_READS=20
 	PPS_ROUNDS=1 PPS_SECS=0.2 PPS_WARMUP=0.05 PROC_READS=50 HB_CALLS=2000
 	CHURN_ROUNDS=1 CHURN_SECS=0.1 CHURN_BACKLOG=8
 	LOAD_ROUNDS=1 BIG_LOAD_ROUNDS=1 MID=20 BIG=50 SETTLE=0.2
@@ -101,13 +111,13 @@ rotate() {
 
 module_of() {
 	case $1 in
-	rnetns) echo rnetns ;;
+	rnetns | rnetns-off) echo rnetns ;;
 	ctwin) echo rnetns_ctwin ;;
 	esac
 }
 ko_of() {
 	case $1 in
-	rnetns) echo "$RNETNS_KO" ;;
+	rnetns | rnetns-off) echo "$RNETNS_KO" ;;
 	ctwin) echo "$CTWIN_KO" ;;
 	esac
 }
@@ -142,13 +152,21 @@ up() {
 	case $v in
 	none) ;;
 	nft) nft_up || { fail_step "up nft" "nft -f failed"; return 1; } ;;
-	rnetns | ctwin)
+	rnetns | rnetns-off | ctwin)
 		if [ -n "$meta" ]; then
 			rec "$meta" 600 modload "$(ko_of "$v")"
 		else
 			quiet "load $v" 600 modload "$(ko_of "$v")" || return 1
 		fi
-		loaded "$(module_of "$v")" || return 1 ;;
+		loaded "$(module_of "$v")" || return 1
+		[ "$v" = rnetns-off ] || return 0
+		# Counting switched off in the benchmark's namespaces, through
+		# their /proc/net/rnetns: no rnetns hook is left there.
+		local ns
+		for ns in "${BENCH_NS[@]}"; do
+			ip netns exec "$ns" sh -c 'echo hooks=none >/proc/net/rnetns' ||
+				{ fail_step "up rnetns-off" "hooks=none refused in $ns"; return 1; }
+		done ;;
 	esac
 }
 
@@ -157,7 +175,7 @@ down() {
 	case $v in
 	none) ;;
 	nft) nft_down ;;
-	rnetns | ctwin)
+	rnetns | rnetns-off | ctwin)
 		m=$(module_of "$v")
 		loaded "$m" || return 0
 		if [ -n "$meta" ]; then
@@ -234,8 +252,13 @@ ip -n A addr add 198.18.0.1/24 dev va
 ip -n B addr add 198.18.0.2/24 dev vb
 ip -n A link set va up
 ip -n B link set vb up
-# Resolve the neighbour once, so the first measurement does not wait on ARP.
-ip netns exec A ping -c 1 -W 5 198.18.0.2 >/dev/null 2>&1 || true
+# Permanent neighbour entries: no measurement waits on ARP, and none runs
+# the neighbour's slow path when an entry has gone stale (an exact
+# instruction count would see that, in some rounds and not others).
+ip -n A neigh replace 198.18.0.2 dev va nud permanent \
+	lladdr "$(ip netns exec B cat /sys/class/net/vb/address)"
+ip -n B neigh replace 198.18.0.1 dev vb nud permanent \
+	lladdr "$(ip netns exec A cat /sys/class/net/va/address)"
 
 rec '"stage":"netns_count"' 60 netns-count
 [ "$LAST" = '{"live":3}' ] || fail_step "netns-count" "expected 3 namespaces from unshare, got '$LAST'"
@@ -255,8 +278,62 @@ rec '"stage":"netns_count"' 60 netns-count
 		"$PPS_SIZE" "$PPS_BATCH" "$PPS_CPU" "$CHURN_ROUNDS" "$CHURN_SECS" "$CHURN_BACKLOG"
 	printf '"load_rounds":%s,"big_load_rounds":%s,"mid":%s,"big":%s,"proc_reads":%s,' \
 		"$LOAD_ROUNDS" "$BIG_LOAD_ROUNDS" "$MID" "$BIG" "$PROC_READS"
+	printf '"insn":%s,"insn_rounds":%s,"insn_packets":%s,"insn_reads":%s,' \
+		"$([ "$insn" = 1 ] && echo true || echo false)" "$INSN_ROUNDS" "$INSN_PACKETS" "$INSN_READS"
 	printf '"hookbench_calls":%s}}\n' "$HB_CALLS"
 } >>"$RAW"
+
+# ---------------------------------------------------------------- instructions
+
+# The instruction-count boot: each measurement runs between window markers
+# (labels 1, 2, ...); the plugin counts what the guest executes in each, and
+# the kernel's symbols are saved for every variant (modules and BPF programs
+# move), so that bench/insn.py can attribute every instruction.
+insn_stage() {
+	local label=0 r v m f syms
+	INSN_VARIANTS=(none rnetns rnetns-off ctwin nft)
+	grep -v '\[' /proc/kallsyms >"$OUT/kallsyms-vmlinux.txt"
+	say "instructions: $INSN_ROUNDS rounds of ${INSN_VARIANTS[*]}; $INSN_PACKETS datagrams per path, $INSN_READS reads of the proc file"
+	window() { # META ARGS...: the tool step ARGS in the next window
+		# Let RCU callbacks and deferred frees of what came before run
+		# first (idle time costs nothing here: virtual time skips it).
+		sleep 0.5
+		label=$((label + 1))
+		rec "$1,\"label\":$label" 600 "${@:2}" --label "$label"
+	}
+	for ((r = 0; r < INSN_ROUNDS; r++)); do
+		for v in $(rotate "$r" "${INSN_VARIANTS[@]}"); do
+			up "$v" || { clean_state; continue; }
+			syms=kallsyms-$r-$v.txt
+			grep '\[' /proc/kallsyms >"$OUT/$syms" || true
+			m="\"stage\":\"insn\",\"variant\":\"$v\",\"round\":$r,\"syms\":\"$syms\""
+			window "$m,\"path\":\"veth\"" udp-count --tx-ns /run/netns/A --rx-ns /run/netns/B \
+				--dst 198.18.0.2 --size "$PPS_SIZE" --batch "$PPS_BATCH" --cpu 0 --count "$INSN_PACKETS"
+			window "$m,\"path\":\"lo\"" udp-count --tx-ns /run/netns/L --rx-ns /run/netns/L \
+				--dst 127.0.0.1 --size "$PPS_SIZE" --batch "$PPS_BATCH" --cpu 0 --count "$INSN_PACKETS"
+			case $v in
+			rnetns) f=/proc/net/rnetns ;;
+			ctwin) f=/proc/net/rnetns_ctwin ;;
+			*) f= ;;
+			esac
+			if [ -n "$f" ]; then
+				window "$m,\"path\":\"proc-open\"" proc-read --path "$f" --count "$INSN_READS" --mode open
+				window "$m,\"path\":\"proc-pread\"" proc-read --path "$f" --count "$INSN_READS" --mode pread
+			fi
+			down "$v"
+		done
+		say "instructions: round $((r + 1))/$INSN_ROUNDS done"
+	done
+	clean_state
+}
+
+if [ "$insn" = 1 ]; then
+	insn_stage
+	note '"stage":"end"' "{\"errors\":$ERRORS,\"secs\":$SECONDS}"
+	say "done in ${SECONDS}s with $ERRORS errors"
+	[ "$ERRORS" = 0 ]
+	exit
+fi
 
 # ---------------------------------------------------------------- packet path
 

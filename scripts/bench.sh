@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The rnetns benchmarks: rnetns against no module, its C twin (bench/ctwin)
-# and an nftables counter rule, all in one boot of the test VM, variants
-# interleaved round-robin. Builds what it needs (rnetns.ko, the C twin, the
-# hook timer bench/hookbench, the guest tool bench/tool), boots the VM once
-# (scripts/bench-guest.sh inside), then prints the table and writes
-# bench.json, table.md and PNG plots (bench/analyze.py).
+# and an nftables counter rule, variants interleaved round-robin in each
+# boot of the benchmark kernel (the test kernel plus BPF and BTF: the
+# "bench" variant, scripts/config/bench.config). Builds what it needs
+# (rnetns.ko, the C twin, the hook timer bench/hookbench, the guest tool
+# bench/tool, the QEMU plugin bench/insncount), then boots:
+#   1. the timed boot: 2 vCPUs, every measurement (scripts/bench-guest.sh);
+#   2. the instruction-count boot(s): 1 vCPU, QEMU's clock driven by the
+#      guest's instructions (-icount), the plugin loaded: exact instructions
+#      per packet and per /proc read (bench-guest.sh --insn); two boots in a
+#      full run, for the run-to-run spread;
+# then prints the table and writes bench.json, table.md and PNG plots
+# (bench/analyze.py, bench/insn.py).
 #
 # Usage: scripts/bench.sh [--smoke] [--out DIR]
 #   --smoke    a tiny run (small counts, every variant and step) that only
@@ -43,7 +50,7 @@ out=$(cd "$out" && pwd)
 PY=/usr/bin/python3   # Debian's, where python3-matplotlib installs
 start=$(date +%s)
 
-"$RNETNS_TOP/scripts/setup.sh"
+"$RNETNS_TOP/scripts/setup.sh" "$RNETNS_KERNEL:bench"
 
 log "building rnetns.ko, the C twin, the hook timer and the guest tool"
 build() {
@@ -54,13 +61,16 @@ build() {
 		die "building $what failed; full log: $logf"
 	}
 }
-ko=$("$RNETNS_TOP/scripts/build-module.sh" normal rnetns) || die "building rnetns failed"
-ctwin=$("$RNETNS_TOP/scripts/build-module.sh" normal ctwin) || die "building the C twin failed"
-hookbench=$("$RNETNS_TOP/scripts/build-module.sh" normal hookbench) || die "building the hook timer failed"
+ko=$("$RNETNS_TOP/scripts/build-module.sh" bench rnetns) || die "building rnetns failed"
+ctwin=$("$RNETNS_TOP/scripts/build-module.sh" bench ctwin) || die "building the C twin failed"
+hookbench=$("$RNETNS_TOP/scripts/build-module.sh" bench hookbench) || die "building the hook timer failed"
 tool_dir=$RNETNS_CACHE/bench-tools
 build tool env CARGO_TARGET_DIR="$tool_dir/target" \
 	cargo build --release --locked --manifest-path bench/tool/Cargo.toml
 tool=$tool_dir/target/release/rnetns-bench
+build plugin env CARGO_TARGET_DIR="$tool_dir/insncount" \
+	cargo build --release --locked --manifest-path bench/insncount/Cargo.toml
+plugin=$tool_dir/insncount/release/librnetns_insncount.so
 
 plots=1
 if ! "$PY" -c 'import matplotlib' 2>/dev/null; then
@@ -92,7 +102,7 @@ vm_timeout=2400
 [ "$mode" = smoke ] && vm_timeout=600
 log "running the $mode benchmark in the VM (2 CPUs, 4 GiB, TSC clock); guest output follows"
 vm_rc=0
-"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --smp 2 --mem 4G --timeout "$vm_timeout" \
+"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --variant bench --smp 2 --mem 4G --timeout "$vm_timeout" \
 	--append "tsc=reliable tsc_early_khz=$tsc_khz" \
 	--scratch "$scratch" -- scripts/bench-guest.sh "${guest_args[@]}" \
 	"$tool" "$ko" "$ctwin" "$hookbench" 2>&1 | tee "$out/vm.log" || vm_rc=$?
@@ -100,10 +110,32 @@ accel=$(sed -n 's/.* with \(KVM\|TCG\), .*/\1/p' "$out/vm.log" | head -n1)
 [ -f "$scratch/raw.jsonl" ] && cp "$scratch/raw.jsonl" "$out/raw.jsonl"
 [ -f "$scratch/dmesg" ] && cp "$scratch/dmesg" "$out/dmesg.txt"
 cp "$scratch"/alloctrace-*.txt "$out/" 2>/dev/null || true
+
+# The instruction-count boot(s). Their output stays apart from the timed
+# boot's: insn/bootN/ (the plugin's insn.txt, the guest's raw.jsonl and the
+# kernel symbols of each variant).
+boots=2
+[ "$mode" = smoke ] && boots=1
+insn_dirs=()
+for ((b = 0; b < boots; b++)); do
+	dir=$out/insn/boot$b
+	iscratch=$(mktemp -d /tmp/rnetns-insn.XXXXXX)
+	log "instruction-count boot $((b + 1))/$boots (1 vCPU, -icount, plugin bench/insncount); guest output follows"
+	rc=0
+	"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --variant bench --smp 1 --mem 2G --icount \
+		--timeout "$vm_timeout" --plugin "$plugin,out=$iscratch/insn.txt" \
+		--scratch "$iscratch" -- scripts/bench-guest.sh --insn "${guest_args[@]}" \
+		"$tool" "$ko" "$ctwin" "$hookbench" 2>&1 | tee "$out/vm-insn$b.log" || rc=$?
+	[ "$vm_rc" != 0 ] || vm_rc=$rc
+	mkdir -p "$dir"
+	cp "$iscratch"/insn.txt "$iscratch"/raw.jsonl "$iscratch"/kallsyms-*.txt "$dir/" 2>/dev/null || true
+	rm -rf "$iscratch"
+	insn_dirs+=(--insn "$dir")
+done
 "$PY" bench/hostinfo.py after "$host_json"
 
 an_args=(--raw "$out/raw.jsonl" --host "$host_json" --out "$out" --accel "${accel:-unknown}"
-	--vm-exit "$vm_rc" --wall "$(( $(date +%s) - start ))")
+	--vm-exit "$vm_rc" --wall "$(( $(date +%s) - start ))" "${insn_dirs[@]}")
 [ "$mode" = smoke ] && an_args+=(--smoke)
 [ "$plots" = 1 ] || an_args+=(--no-plots)
 an_rc=0

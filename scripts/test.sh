@@ -18,6 +18,8 @@
 #                               rnetns from the rnetns-dkms package: every
 #                               test its features allow, tracing included
 #                               (scripts/debian-test.sh; own heading)
+#   benchmark smoke run         7.2 bench kernel (the normal one plus BPF
+#                               and BTF): timed and instruction-count boots
 # --all adds the 6.12 debug and 7.2 up kernels.
 #
 # Usage: scripts/test.sh [--quick | --all] [--kernel K] [TEST-FILE...]
@@ -67,6 +69,8 @@ untracked_before=$(git status --porcelain --untracked-files=all 2>/dev/null | aw
 wanted=()
 for r in "${runs[@]}"; do wanted+=("${r%:*}"); done
 [ "$debian" = 0 ] || wanted+=(debian)
+# The benchmark's smoke run boots the benchmark kernel (BPF, BTF).
+[ $# -ne 0 ] || [ ${#kernels[@]} -eq 0 ] || wanted+=("${kernels[0]}:bench")
 "$RNETNS_TOP/scripts/setup.sh" "${wanted[@]}"
 
 results=$(mktemp -d /tmp/rnetns-test.XXXXXX)

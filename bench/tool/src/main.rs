@@ -9,13 +9,15 @@
 //! ```text
 //! rnetns-bench udp-pps --tx-ns PATH --rx-ns PATH --dst ADDR [--port N]
 //!                      [--size N] [--secs S] [--warmup S] [--batch N] [--cpu N]
+//! rnetns-bench udp-count --tx-ns PATH --rx-ns PATH --dst ADDR --count N --label L
+//!                      [--port N] [--size N] [--warmup N] [--batch N] [--cpu N]
 //! rnetns-bench churn --workers N --secs S --expect N [--backlog K] [--count MAX] [--timeout S]
 //! rnetns-bench hold --count N          (then holds them until stdin closes)
 //! rnetns-bench netns-wait --expect N [--timeout S]
 //! rnetns-bench netns-count [--max N]
 //! rnetns-bench modload PATH [PARAMS]
 //! rnetns-bench modunload NAME
-//! rnetns-bench proc-read --path P [--count N] [--mode open|pread]
+//! rnetns-bench proc-read --path P [--count N] [--mode open|pread] [--label L]
 //! rnetns-bench memsnap
 //! rnetns-bench hookbench --ns PATH [--count N]
 //! rnetns-bench tsc-khz                 (on the host: for tsc_early_khz=)
@@ -30,6 +32,12 @@
 //! until the kernel accepts one: then at most the expected number of
 //! namespaces created through `unshare`/`clone` are alive. The limit is
 //! restored on every path. `init_net` is not in that count.
+//!
+//! Instruction counts: `udp-count` and `proc-read --label L` put what they
+//! measure between two window markers of the instruction-count plugin
+//! (`bench/insncount`): the no-op `nopl 0x524eLLLL(%rax)` with label `L`
+//! opens window `L`, label 0 closes it. Without the plugin the markers are
+//! plain no-ops.
 
 use std::ffi::CString;
 use std::fmt::Write as _;
@@ -453,6 +461,175 @@ fn cmd_udp_pps(o: &Opts) -> Res<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------- instruction windows
+
+/// Executes the window marker of the instruction-count plugin with `label`:
+/// `nopl 0x524eLLLL(%rax)` then `ret`, from a fresh executable page (the
+/// label is in the instruction's bytes, so they are written at run time).
+fn mark(label: u16) -> Res<()> {
+    let [lo, hi] = label.to_le_bytes();
+    let code = [0x0f, 0x1f, 0x80, lo, hi, 0x4e, 0x52, 0xc3];
+    // SAFETY: a private anonymous mapping; no existing memory is affected.
+    let page = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if page == libc::MAP_FAILED {
+        return Err(oserr("mmap for the window marker"));
+    }
+    // SAFETY: `page` is a fresh writable, executable 4 KiB mapping; the code
+    // is a no-op followed by `ret`, a valid `extern "C" fn()` body.
+    unsafe {
+        std::ptr::copy_nonoverlapping(code.as_ptr(), page.cast::<u8>(), code.len());
+        let f: extern "C" fn() = std::mem::transmute(page);
+        f();
+        libc::munmap(page, 4096);
+    }
+    Ok(())
+}
+
+/// The window label of `--label`, 1..=65535.
+fn label(o: &Opts) -> Res<Option<u16>> {
+    match o.get("label") {
+        None => Ok(None),
+        Some(v) => match v.parse::<u16>() {
+            Ok(l) if l != 0 => Ok(Some(l)),
+            _ => Err("--label 1..65535".into()),
+        },
+    }
+}
+
+/// Sends `count` datagrams from `tx` and reads what arrives on `rx`, as
+/// `udp-pps` does; returns (sent, received, send errors).
+fn udp_exchange(
+    tx: RawFd,
+    rx: RawFd,
+    tx_msgs: &mut [libc::mmsghdr],
+    rx_msgs: &mut [libc::mmsghdr],
+    count: u64,
+) -> Res<(u64, u64, u64)> {
+    let batch = tx_msgs.len() as u64;
+    let (mut sent, mut got, mut errors) = (0u64, 0u64, 0u64);
+    let drain = |got: &mut u64, rx_msgs: &mut [libc::mmsghdr]| -> Res<()> {
+        loop {
+            // SAFETY: `rx_msgs` describes live buffers.
+            let n = unsafe {
+                libc::recvmmsg(
+                    rx,
+                    rx_msgs.as_mut_ptr(),
+                    rx_msgs.len() as u32,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
+            };
+            if n > 0 {
+                *got += n as u64;
+                if (n as usize) < rx_msgs.len() {
+                    return Ok(());
+                }
+            } else if n < 0 && (errno() == libc::EAGAIN || errno() == libc::EINTR) || n == 0 {
+                return Ok(());
+            } else {
+                return Err(oserr("recvmmsg"));
+            }
+        }
+    };
+    while sent < count && errors < 1000 {
+        let want = (count - sent).min(batch) as u32;
+        // SAFETY: `tx_msgs` describes at least `want` messages of live buffers.
+        let n = unsafe { libc::sendmmsg(tx, tx_msgs.as_mut_ptr(), want, 0) };
+        if n > 0 {
+            sent += n as u64;
+        } else if n < 0 {
+            match errno() {
+                libc::ECONNREFUSED | libc::ENOBUFS | libc::EAGAIN | libc::EINTR => errors += 1,
+                _ => return Err(oserr("sendmmsg")),
+            }
+        }
+        drain(&mut got, rx_msgs)?;
+    }
+    // The receive side runs in the softirq the transmit raised, on this CPU:
+    // what was sent has normally arrived. Give stragglers a few more reads.
+    for _ in 0..100 {
+        if got >= sent {
+            break;
+        }
+        drain(&mut got, rx_msgs)?;
+    }
+    Ok((sent, got, errors))
+}
+
+/// Exactly `--count` datagrams through the stack between two window markers
+/// (`--label`), after `--warmup` datagrams outside the window: the
+/// instruction-count plugin then gives instructions per datagram.
+fn cmd_udp_count(o: &Opts) -> Res<()> {
+    let tx_ns = o.req("tx-ns")?;
+    let rx_ns = o.req("rx-ns")?;
+    let ip: IpAddr = o.req("dst")?.parse().map_err(|_| "bad --dst".to_string())?;
+    let addr = SocketAddr::new(ip, o.num("port", 9000u16)?);
+    let size: usize = o.num("size", 64)?;
+    let batch: usize = o.num("batch", 32)?;
+    let count: u64 = o.num("count", 1000)?;
+    let warmup: u64 = o.num("warmup", 256)?;
+    let label = label(o)?.ok_or("--label is required")?;
+    let cpu: Option<usize> = o
+        .get("cpu")
+        .map(|v| v.parse())
+        .transpose()
+        .map_err(|_| "bad --cpu")?;
+    if !(1..=1024).contains(&batch)
+        || !(1..=1400).contains(&size)
+        || !(1..=10_000_000).contains(&count)
+    {
+        return Err("--batch 1..1024, --size 1..1400, --count 1..10000000".into());
+    }
+    let home = current_netns()?;
+    let rx = udp_receiver(rx_ns, home.as_raw_fd(), addr)?;
+    let tx = udp_sender(tx_ns, home.as_raw_fd(), addr)?;
+    pin(cpu)?;
+    let mut payload = vec![0x5au8; size];
+    let mut tx_iov = vec![
+        libc::iovec {
+            iov_base: payload.as_mut_ptr().cast(),
+            iov_len: size,
+        };
+        batch
+    ];
+    let mut tx_msgs = mmsgs(&mut tx_iov);
+    let mut bufs = vec![[0u8; 2048]; batch];
+    let mut rx_iov: Vec<libc::iovec> = bufs
+        .iter_mut()
+        .map(|b| libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        })
+        .collect();
+    let mut rx_msgs = mmsgs(&mut rx_iov);
+    let (txfd, rxfd) = (tx.as_raw_fd(), rx.as_raw_fd());
+    udp_exchange(txfd, rxfd, &mut tx_msgs, &mut rx_msgs, warmup)?;
+    mark(label)?;
+    let r = udp_exchange(txfd, rxfd, &mut tx_msgs, &mut rx_msgs, count);
+    mark(0)?;
+    let (sent, got, errors) = r?;
+    Json::new()
+        .s("dst", &addr.to_string())
+        .u("label", u64::from(label))
+        .u("size", size as u64)
+        .u("batch", batch as u64)
+        .u("count", count)
+        .u("tx", sent)
+        .u("rx", got)
+        .u("tx_errors", errors)
+        .print();
+    Ok(())
+}
+
 // ---------------------------------------------------------------- namespaces
 
 const MAX_NETNS: &str = "/proc/sys/user/max_net_namespaces";
@@ -699,11 +876,15 @@ fn cmd_proc_read(o: &Opts) -> Res<()> {
     if count == 0 || count > 10_000_000 {
         return Err("--count 1..10000000".into());
     }
+    let label = label(o)?;
     let mut buf = vec![0u8; 65536];
     let mut bytes = 0u64;
     let t0;
     match mode {
         "open" => {
+            if let Some(l) = label {
+                mark(l)?;
+            }
             t0 = Instant::now();
             for _ in 0..count {
                 let mut f = std::fs::File::open(path).map_err(|e| format!("open {path}: {e}"))?;
@@ -718,6 +899,9 @@ fn cmd_proc_read(o: &Opts) -> Res<()> {
         }
         "pread" => {
             let f = open_ro(path)?;
+            if let Some(l) = label {
+                mark(l)?;
+            }
             t0 = Instant::now();
             for _ in 0..count {
                 // SAFETY: `buf` is live and as long as passed.
@@ -732,6 +916,9 @@ fn cmd_proc_read(o: &Opts) -> Res<()> {
         _ => return Err("--mode open|pread".into()),
     }
     let el = t0.elapsed().as_secs_f64();
+    if label.is_some() {
+        mark(0)?;
+    }
     Json::new()
         .s("path", path)
         .s("mode", mode)
@@ -878,11 +1065,12 @@ fn cmd_tsc_khz(_o: &Opts) -> Res<()> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(cmd) = args.get(1) else {
-        eprintln!("usage: rnetns-bench udp-pps|churn|hold|netns-wait|netns-count|modload|modunload|proc-read|memsnap|hookbench|tsc-khz ...");
+        eprintln!("usage: rnetns-bench udp-pps|udp-count|churn|hold|netns-wait|netns-count|modload|modunload|proc-read|memsnap|hookbench|tsc-khz ...");
         std::process::exit(2);
     };
     let r = Opts::parse(&args[2..]).and_then(|o| match cmd.as_str() {
         "udp-pps" => cmd_udp_pps(&o),
+        "udp-count" => cmd_udp_count(&o),
         "churn" => cmd_churn(&o),
         "hold" => cmd_hold(&o),
         "netns-wait" => cmd_netns_wait(&o),
