@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The rnetns benchmarks: rnetns against no module, its C twin (bench/ctwin)
-# and an nftables counter rule, all in one boot of the test VM, variants
+# The rnetns benchmarks: rnetns against no module, its C twin (bench/ctwin),
+# an nftables counter rule and an eBPF peer (bench/ebpf), all in one boot of
+# the test VM (the "bench" kernel variant: BPF and its BTF), variants
 # interleaved round-robin. Builds what it needs (rnetns.ko, the C twin, the
-# hook timer bench/hookbench, the guest tool bench/tool), boots the VM once
-# (scripts/bench-guest.sh inside), then prints the table and writes
-# bench.json, table.md and PNG plots (bench/analyze.py).
+# hook timer bench/hookbench, the eBPF peer, the guest tool bench/tool),
+# boots the VM once (scripts/bench-guest.sh inside), then prints the table
+# and writes bench.json, table.md and PNG plots (bench/analyze.py).
 #
 # Usage: scripts/bench.sh [--smoke] [--out DIR]
 #   --smoke    a tiny run (small counts, every variant and step) that only
@@ -43,9 +44,9 @@ out=$(cd "$out" && pwd)
 PY=/usr/bin/python3   # Debian's, where python3-matplotlib installs
 start=$(date +%s)
 
-"$RNETNS_TOP/scripts/setup.sh"
+"$RNETNS_TOP/scripts/setup.sh" "$RNETNS_KERNEL:bench"
 
-log "building rnetns.ko, the C twin, the hook timer and the guest tool"
+log "building rnetns.ko, the C twin, the hook timer, the eBPF peer and the guest tool"
 build() {
 	local what=$1 logf=$RNETNS_LOGS/bench-build-$1.log
 	shift
@@ -54,13 +55,15 @@ build() {
 		die "building $what failed; full log: $logf"
 	}
 }
-ko=$("$RNETNS_TOP/scripts/build-module.sh" normal rnetns) || die "building rnetns failed"
-ctwin=$("$RNETNS_TOP/scripts/build-module.sh" normal ctwin) || die "building the C twin failed"
-hookbench=$("$RNETNS_TOP/scripts/build-module.sh" normal hookbench) || die "building the hook timer failed"
+ko=$("$RNETNS_TOP/scripts/build-module.sh" bench rnetns) || die "building rnetns failed"
+ctwin=$("$RNETNS_TOP/scripts/build-module.sh" bench ctwin) || die "building the C twin failed"
+hookbench=$("$RNETNS_TOP/scripts/build-module.sh" bench hookbench) || die "building the hook timer failed"
 tool_dir=$RNETNS_CACHE/bench-tools
 build tool env CARGO_TARGET_DIR="$tool_dir/target" \
 	cargo build --release --locked --manifest-path bench/tool/Cargo.toml
 tool=$tool_dir/target/release/rnetns-bench
+build ebpf make -C bench/ebpf O="$tool_dir/ebpf" CLANG="clang$RNETNS_LLVM"
+ebpf_loader=$tool_dir/ebpf/rnetns-ebpf ebpf_obj=$tool_dir/ebpf/rnetns_count.bpf.o
 
 plots=1
 if ! "$PY" -c 'import matplotlib' 2>/dev/null; then
@@ -92,10 +95,10 @@ vm_timeout=2400
 [ "$mode" = smoke ] && vm_timeout=600
 log "running the $mode benchmark in the VM (2 CPUs, 4 GiB, TSC clock); guest output follows"
 vm_rc=0
-"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --smp 2 --mem 4G --timeout "$vm_timeout" \
+"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --variant bench --smp 2 --mem 4G --timeout "$vm_timeout" \
 	--append "tsc=reliable tsc_early_khz=$tsc_khz" \
 	--scratch "$scratch" -- scripts/bench-guest.sh "${guest_args[@]}" \
-	"$tool" "$ko" "$ctwin" "$hookbench" 2>&1 | tee "$out/vm.log" || vm_rc=$?
+	"$tool" "$ko" "$ctwin" "$hookbench" "$ebpf_loader" "$ebpf_obj" 2>&1 | tee "$out/vm.log" || vm_rc=$?
 accel=$(sed -n 's/.* with \(KVM\|TCG\), .*/\1/p' "$out/vm.log" | head -n1)
 [ -f "$scratch/raw.jsonl" ] && cp "$scratch/raw.jsonl" "$out/raw.jsonl"
 [ -f "$scratch/dmesg" ] && cp "$scratch/dmesg" "$out/dmesg.txt"
