@@ -4,7 +4,8 @@
 # bench/analyze.py turns that into the table, bench.json and the plots.
 #
 # Usage (inside the test VM only: it loads modules):
-#   scripts/bench-guest.sh [--smoke] [--insn] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO
+#   scripts/bench-guest.sh [--smoke] [--insn] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO \
+#       EBPF_LOADER EBPF_OBJ
 #
 # --insn: the instruction-count boot (one vCPU, the bench/insncount plugin
 # loaded into QEMU): only the packet path and /proc reads, each between
@@ -12,7 +13,9 @@
 #
 # Variants: none (nothing loaded), rnetns (rnetns.ko, all hooks), ctwin (the
 # C twin, bench/ctwin), nft (an inet table with a counter rule at each of the
-# five hook points, in each namespace that carries the traffic). Variants are
+# five hook points, in each namespace that carries the traffic), ebpf (the
+# eBPF peer, bench/ebpf: a netfilter BPF program at the ten hook points of
+# each namespace that carries the traffic; packet path only). Variants are
 # measured round-robin, the order rotated every round. Traffic stays inside
 # the guest: between two namespaces over a veth pair in 198.18.0.0/24 (the
 # benchmarking range of RFC 2544) and over loopback in a third one.
@@ -27,8 +30,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ $# -eq 4 ] || { echo "usage: $0 [--smoke] [--insn] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO" >&2; exit 2; }
-TOOL=$1 RNETNS_KO=$2 CTWIN_KO=$3 HOOKBENCH_KO=$4
+[ $# -eq 6 ] || { echo "usage: $0 [--smoke] [--insn] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO EBPF_LOADER EBPF_OBJ" >&2; exit 2; }
+TOOL=$1 RNETNS_KO=$2 CTWIN_KO=$3 HOOKBENCH_KO=$4 EBPF_LOADER=$5 EBPF_OBJ=$6
 OUT=${RNETNS_SCRATCH:?not in the rnetns VM}
 RAW=$OUT/raw.jsonl
 ERRF=/tmp/bench-step.err
@@ -47,6 +50,7 @@ else
 fi
 PPS_SIZE=64 PPS_BATCH=32 PPS_CPU=0
 NFT_TABLE=rnetns_bench
+EBPF_DIR=/sys/fs/bpf/rnetns_bench
 # Namespaces of the benchmark: A and B joined by veth, L for loopback.
 BENCH_NS=(A B L)
 BASE_LIVE=${#BENCH_NS[@]}
@@ -152,6 +156,8 @@ up() {
 	case $v in
 	none) ;;
 	nft) nft_up || { fail_step "up nft" "nft -f failed"; return 1; } ;;
+	ebpf) "$EBPF_LOADER" up "$EBPF_OBJ" "$EBPF_DIR" "${BENCH_NS[@]}" 2>"$ERRF" ||
+		{ fail_step "up ebpf" "rnetns-ebpf up failed: $(head -c 300 "$ERRF")"; return 1; } ;;
 	rnetns | rnetns-off | ctwin)
 		if [ -n "$meta" ]; then
 			rec "$meta" 600 modload "$(ko_of "$v")"
@@ -175,6 +181,7 @@ down() {
 	case $v in
 	none) ;;
 	nft) nft_down ;;
+	ebpf) ebpf_down ;;
 	rnetns | rnetns-off | ctwin)
 		m=$(module_of "$v")
 		loaded "$m" || return 0
@@ -186,13 +193,19 @@ down() {
 	esac
 }
 
-# Nothing of ours loaded, no nft table: the "none" state.
+ebpf_down() {
+	"$EBPF_LOADER" down "$EBPF_DIR" 2>"$ERRF" ||
+		fail_step "down ebpf" "rnetns-ebpf down failed: $(head -c 300 "$ERRF")"
+}
+
+# Nothing of ours loaded, no nft table, no BPF program: the "none" state.
 clean_state() {
 	local m
 	for m in rnetns rnetns_ctwin rnetns_hookbench; do
 		loaded "$m" && { rmmod "$m" || fail_step "clean" "rmmod $m failed"; }
 	done
 	nft_down
+	ebpf_down
 }
 
 # hold N: keep N more namespaces alive (one holder process).
@@ -291,7 +304,7 @@ rec '"stage":"netns_count"' 60 netns-count
 # move), so that bench/insn.py can attribute every instruction.
 insn_stage() {
 	local label=0 r v m f syms
-	INSN_VARIANTS=(none rnetns rnetns-off ctwin nft)
+	INSN_VARIANTS=(none rnetns rnetns-off ctwin nft ebpf)
 	grep -v '\[' /proc/kallsyms >"$OUT/kallsyms-vmlinux.txt"
 	say "instructions: $INSN_ROUNDS rounds of ${INSN_VARIANTS[*]}; $INSN_PACKETS datagrams per path, $INSN_READS reads of the proc file"
 	window() { # META ARGS...: the tool step ARGS in the next window
@@ -353,12 +366,13 @@ hook_packets() {
 	ctwin) ip netns exec B awk '$1 == "ipv4" && $2 == "input" { print $3 }' /proc/net/rnetns_ctwin ;;
 	nft) ip netns exec B nft list chain inet "$NFT_TABLE" c_input |
 		sed -n 's/.*counter packets \([0-9]*\).*/\1/p' ;;
+	ebpf) "$EBPF_LOADER" read "$EBPF_DIR" B | awk '$1 == "ipv4" && $2 == "input" { print $3 }' ;;
 	esac
 }
 
-say "packet path: $PPS_ROUNDS rounds of none, rnetns, ctwin, nft; ${PPS_SECS}s per measurement"
+say "packet path: $PPS_ROUNDS rounds of none, rnetns, ctwin, nft, ebpf; ${PPS_SECS}s per measurement"
 for ((r = 0; r < PPS_ROUNDS; r++)); do
-	for v in $(rotate "$r" none rnetns ctwin nft); do
+	for v in $(rotate "$r" none rnetns ctwin nft ebpf); do
 		m="\"variant\":\"$v\",\"round\":$r"
 		up "$v" || { clean_state; continue; }
 		pps "\"stage\":\"pps\",\"path\":\"veth\",$m" A B 198.18.0.2

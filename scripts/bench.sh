@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The rnetns benchmarks: rnetns against no module, its C twin (bench/ctwin)
-# and an nftables counter rule, variants interleaved round-robin in each
-# boot of the benchmark kernel (the test kernel plus BPF and BTF: the
-# "bench" variant, scripts/config/bench.config). Builds what it needs
-# (rnetns.ko, the C twin, the hook timer bench/hookbench, the guest tool
-# bench/tool, the QEMU plugin bench/insncount), then boots:
+# The rnetns benchmarks: rnetns against no module, its C twin (bench/ctwin),
+# an nftables counter rule and an eBPF peer (bench/ebpf), variants
+# interleaved round-robin in each boot of the benchmark kernel (the test
+# kernel plus BPF and BTF: the "bench" variant,
+# scripts/config/bench.config). Builds what it needs (rnetns.ko, the C twin,
+# the hook timer bench/hookbench, the eBPF peer, the guest tool bench/tool,
+# the QEMU plugin bench/insncount), then boots:
 #   1. the timed boot: 2 vCPUs, every measurement (scripts/bench-guest.sh);
 #   2. the instruction-count boot(s): 1 vCPU, QEMU's clock driven by the
 #      guest's instructions (-icount), the plugin loaded: exact instructions
@@ -52,7 +53,7 @@ start=$(date +%s)
 
 "$RNETNS_TOP/scripts/setup.sh" "$RNETNS_KERNEL:bench"
 
-log "building rnetns.ko, the C twin, the hook timer and the guest tool"
+log "building rnetns.ko, the C twin, the hook timer, the eBPF peer and the guest tool"
 build() {
 	local what=$1 logf=$RNETNS_LOGS/bench-build-$1.log
 	shift
@@ -71,6 +72,8 @@ tool=$tool_dir/target/release/rnetns-bench
 build plugin env CARGO_TARGET_DIR="$tool_dir/insncount" \
 	cargo build --release --locked --manifest-path bench/insncount/Cargo.toml
 plugin=$tool_dir/insncount/release/librnetns_insncount.so
+build ebpf make -C bench/ebpf O="$tool_dir/ebpf" CLANG="clang$RNETNS_LLVM"
+ebpf_loader=$tool_dir/ebpf/rnetns-ebpf ebpf_obj=$tool_dir/ebpf/rnetns_count.bpf.o
 
 plots=1
 if ! "$PY" -c 'import matplotlib' 2>/dev/null; then
@@ -105,7 +108,7 @@ vm_rc=0
 "$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --variant bench --smp 2 --mem 4G --timeout "$vm_timeout" \
 	--append "tsc=reliable tsc_early_khz=$tsc_khz" \
 	--scratch "$scratch" -- scripts/bench-guest.sh "${guest_args[@]}" \
-	"$tool" "$ko" "$ctwin" "$hookbench" 2>&1 | tee "$out/vm.log" || vm_rc=$?
+	"$tool" "$ko" "$ctwin" "$hookbench" "$ebpf_loader" "$ebpf_obj" 2>&1 | tee "$out/vm.log" || vm_rc=$?
 accel=$(sed -n 's/.* with \(KVM\|TCG\), .*/\1/p' "$out/vm.log" | head -n1)
 [ -f "$scratch/raw.jsonl" ] && cp "$scratch/raw.jsonl" "$out/raw.jsonl"
 [ -f "$scratch/dmesg" ] && cp "$scratch/dmesg" "$out/dmesg.txt"
@@ -125,7 +128,7 @@ for ((b = 0; b < boots; b++)); do
 	"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --variant bench --smp 1 --mem 2G --icount \
 		--timeout "$vm_timeout" --plugin "$plugin,out=$iscratch/insn.txt" \
 		--scratch "$iscratch" -- scripts/bench-guest.sh --insn "${guest_args[@]}" \
-		"$tool" "$ko" "$ctwin" "$hookbench" 2>&1 | tee "$out/vm-insn$b.log" || rc=$?
+		"$tool" "$ko" "$ctwin" "$hookbench" "$ebpf_loader" "$ebpf_obj" 2>&1 | tee "$out/vm-insn$b.log" || rc=$?
 	[ "$vm_rc" != 0 ] || vm_rc=$rc
 	mkdir -p "$dir"
 	cp "$iscratch"/insn.txt "$iscratch"/raw.jsonl "$iscratch"/kallsyms-*.txt "$dir/" 2>/dev/null || true
