@@ -34,6 +34,19 @@ t_clippy() {
 	! grep -E '^(warning|error)' "$logf" || return 1
 }
 
+t_bench_tools() {
+	# The benchmark's Rust tools (the guest tool and the QEMU plugin):
+	# rustfmt-clean, and clippy-clean with warnings as errors.
+	local c logf
+	for c in tool insncount; do
+		logf=$LOGS/clippy-bench-$c.log
+		(cd "bench/$c" && cargo fmt --check) >"$logf" 2>&1 || { cat "$logf"; return 1; }
+		CARGO_TARGET_DIR="$RNETNS_CACHE/bench-tools/clippy-$c" cargo clippy --release --locked \
+			--manifest-path "bench/$c/Cargo.toml" -- -D warnings >>"$logf" 2>&1 ||
+			{ tail -n 40 "$logf"; return 1; }
+	done
+}
+
 t_rustdoc() {
 	local k=$1 logf=$LOGS/rustdoc-$1.log
 	kmake "$k" rustdoc >"$logf" 2>&1 || { tail -n 30 "$logf"; return 1; }
@@ -162,8 +175,9 @@ t_polled_conditions() {
 	[ -z "$bad" ] || fail "conditions expanded once, use wait_for: $bad"
 }
 
-ktap_plan $((9 + 3 * ${#KERNELS[@]}))
+ktap_plan $((10 + 3 * ${#KERNELS[@]}))
 run_test "rustfmt: no diff" t_rustfmt
+run_test "benchmark tools (bench/tool, bench/insncount): rustfmt and clippy -D warnings clean" t_bench_tools
 for k in "${KERNELS[@]}"; do
 	run_test "clippy ($k): no rustc, clippy or C warning; every item documented" t_clippy "$k"
 	run_test "rustdoc ($k) renders the module's documentation without warnings" t_rustdoc "$k"
