@@ -51,8 +51,10 @@ fi
 PPS_SIZE=64 PPS_BATCH=32 PPS_CPU=0
 NFT_TABLE=rnetns_bench
 EBPF_DIR=/sys/fs/bpf/rnetns_bench
-# Namespaces of the benchmark: A and B joined by veth, L for loopback.
-BENCH_NS=(A B L)
+# Namespaces of the benchmark (BENCH_NS): A and B joined by veth, L for
+# loopback.
+# shellcheck source=../bench/netns.sh
+source "$(dirname "$0")/../bench/netns.sh"
 BASE_LIVE=${#BENCH_NS[@]}
 ERRORS=0
 HOLD_PID='' HOLD_N=0
@@ -256,22 +258,7 @@ say "mode $mode: $(nproc) CPUs, kernel $(uname -r), clocksource $(cat /sys/devic
 echo 1000000 >/proc/sys/user/max_net_namespaces
 clean_state
 
-for ns in "${BENCH_NS[@]}"; do
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-done
-ip link add va netns A type veth peer name vb netns B
-ip -n A addr add 198.18.0.1/24 dev va
-ip -n B addr add 198.18.0.2/24 dev vb
-ip -n A link set va up
-ip -n B link set vb up
-# Permanent neighbour entries: no measurement waits on ARP, and none runs
-# the neighbour's slow path when an entry has gone stale (an exact
-# instruction count would see that, in some rounds and not others).
-ip -n A neigh replace 198.18.0.2 dev va nud permanent \
-	lladdr "$(ip netns exec B cat /sys/class/net/vb/address)"
-ip -n B neigh replace 198.18.0.1 dev vb nud permanent \
-	lladdr "$(ip netns exec A cat /sys/class/net/va/address)"
+bench_netns_up
 
 rec '"stage":"netns_count"' 60 netns-count
 [ "$LAST" = '{"live":3}' ] || fail_step "netns-count" "expected 3 namespaces from unshare, got '$LAST'"

@@ -17,7 +17,8 @@ source "$(dirname "$0")/../../tests/lib.sh"
 [ $# -eq 2 ] || { echo "usage: $0 LOADER OBJ" >&2; exit 2; }
 LOADER=$1 OBJ=$2
 DIR=/sys/fs/bpf/rnetns_check
-NSS=(A B L)
+# shellcheck source=../netns.sh
+source "$(dirname "$0")/../netns.sh"
 ALL_POINTS="ipv4:forward ipv4:input ipv4:output ipv4:postrouting ipv4:prerouting \
 ipv6:forward ipv6:input ipv6:output ipv6:postrouting ipv6:prerouting "
 
@@ -40,7 +41,7 @@ counter() {
 # no_bpf_anywhere: no BPF hook in any namespace of ours, nothing pinned.
 no_bpf_anywhere() {
 	local ns
-	for ns in "${NSS[@]}"; do
+	for ns in "${BENCH_NS[@]}"; do
 		expect_eq "BPF hooks in $ns" "$(bpf_hooks "$ns")" "" || return 1
 	done
 	[ ! -e "$DIR" ] || fail "$DIR left behind: $(find "$DIR")"
@@ -53,12 +54,12 @@ cleanup() {
 }
 
 t_up() {
-	"$LOADER" up "$OBJ" "$DIR" "${NSS[@]}" || fail "up failed"
+	"$LOADER" up "$OBJ" "$DIR" "${BENCH_NS[@]}" || fail "up failed"
 }
 
 t_hooks() {
 	local ns
-	for ns in "${NSS[@]}"; do
+	for ns in "${BENCH_NS[@]}"; do
 		expect_eq "BPF hooks in $ns (nft list hooks)" "$(bpf_hooks "$ns")" "$ALL_POINTS" || return 1
 	done
 	nft list hooks | grep -q nf_hook_run_bpf && fail "a BPF hook in the initial namespace"
@@ -67,7 +68,7 @@ t_hooks() {
 
 t_pins() {
 	local ns
-	for ns in "${NSS[@]}"; do
+	for ns in "${BENCH_NS[@]}"; do
 		expect_eq "pins in $DIR/$ns" "$(find "$DIR/$ns" -mindepth 1 | wc -l)" 11 || return 1
 	done
 }
@@ -158,15 +159,7 @@ t_usage() {
 }
 
 fresh_start cleanup
-for ns in "${NSS[@]}"; do
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-done
-ip link add va netns A type veth peer name vb netns B
-ip -n A addr add 198.18.0.1/24 dev va
-ip -n B addr add 198.18.0.2/24 dev vb
-ip -n A link set va up
-ip -n B link set vb up
+bench_netns_up
 
 ktap_plan 13
 run_test "up in A B L" t_up

@@ -348,6 +348,80 @@ fn udp_sender(ns: &str, home: RawFd, addr: SocketAddr) -> Res<OwnedFd> {
     Ok(s)
 }
 
+/// A UDP path between two namespaces, as `udp-pps` and `udp-count` take it
+/// from their options (`--tx-ns`, `--rx-ns`, `--dst`, `--port`, `--size`,
+/// `--batch`, `--cpu`): the two sockets, `batch` messages of `size` bytes
+/// to send and `batch` to receive into, the thread pinned to `--cpu`.
+struct UdpPath {
+    addr: SocketAddr,
+    size: usize,
+    batch: usize,
+    tx: OwnedFd,
+    rx: OwnedFd,
+    tx_msgs: Vec<libc::mmsghdr>,
+    rx_msgs: Vec<libc::mmsghdr>,
+    // What the messages point into: heap blocks, which do not move with
+    // the struct.
+    _payload: Vec<u8>,
+    _tx_iov: Vec<libc::iovec>,
+    _bufs: Vec<[u8; 2048]>,
+    _rx_iov: Vec<libc::iovec>,
+}
+
+impl UdpPath {
+    fn from_opts(o: &Opts) -> Res<Self> {
+        let tx_ns = o.req("tx-ns")?;
+        let rx_ns = o.req("rx-ns")?;
+        let ip: IpAddr = o.req("dst")?.parse().map_err(|_| "bad --dst".to_string())?;
+        let addr = SocketAddr::new(ip, o.num("port", 9000u16)?);
+        let size: usize = o.num("size", 64)?;
+        let batch: usize = o.num("batch", 32)?;
+        let cpu: Option<usize> = o
+            .get("cpu")
+            .map(|v| v.parse())
+            .transpose()
+            .map_err(|_| "bad --cpu")?;
+        if !(1..=1024).contains(&batch) || !(1..=1400).contains(&size) {
+            return Err("--batch 1..1024, --size 1..1400".into());
+        }
+        let home = current_netns()?;
+        let rx = udp_receiver(rx_ns, home.as_raw_fd(), addr)?;
+        let tx = udp_sender(tx_ns, home.as_raw_fd(), addr)?;
+        pin(cpu)?;
+        let mut payload = vec![0x5au8; size];
+        let mut tx_iov = vec![
+            libc::iovec {
+                iov_base: payload.as_mut_ptr().cast(),
+                iov_len: size,
+            };
+            batch
+        ];
+        let tx_msgs = mmsgs(&mut tx_iov);
+        let mut bufs = vec![[0u8; 2048]; batch];
+        let mut rx_iov: Vec<libc::iovec> = bufs
+            .iter_mut()
+            .map(|b| libc::iovec {
+                iov_base: b.as_mut_ptr().cast(),
+                iov_len: b.len(),
+            })
+            .collect();
+        let rx_msgs = mmsgs(&mut rx_iov);
+        Ok(UdpPath {
+            addr,
+            size,
+            batch,
+            tx,
+            rx,
+            tx_msgs,
+            rx_msgs,
+            _payload: payload,
+            _tx_iov: tx_iov,
+            _bufs: bufs,
+            _rx_iov: rx_iov,
+        })
+    }
+}
+
 /// Datagrams per second through the stack, measured in one thread: send a
 /// batch from the sender's namespace with `sendmmsg()`, then read whatever
 /// has arrived on the receiver's socket with `recvmmsg(MSG_DONTWAIT)`, and
@@ -356,46 +430,15 @@ fn udp_sender(ns: &str, home: RawFd, addr: SocketAddr) -> Res<OwnedFd> {
 /// is pinned to: no cross-CPU wake-ups, no sleeping, nothing that the
 /// scheduler of an emulated 2-CPU guest can distort.
 fn cmd_udp_pps(o: &Opts) -> Res<()> {
-    let tx_ns = o.req("tx-ns")?;
-    let rx_ns = o.req("rx-ns")?;
-    let ip: IpAddr = o.req("dst")?.parse().map_err(|_| "bad --dst".to_string())?;
-    let addr = SocketAddr::new(ip, o.num("port", 9000u16)?);
-    let size: usize = o.num("size", 64)?;
-    let batch: usize = o.num("batch", 32)?;
     let secs: f64 = o.num("secs", 2.0)?;
     let warmup: f64 = o.num("warmup", 0.5)?;
-    let cpu: Option<usize> = o
-        .get("cpu")
-        .map(|v| v.parse())
-        .transpose()
-        .map_err(|_| "bad --cpu")?;
-    if !(1..=1024).contains(&batch) || !(1..=1400).contains(&size) || !(0.0..=600.0).contains(&secs)
-    {
-        return Err("--batch 1..1024, --size 1..1400, --secs 0..600".into());
+    if !(0.0..=600.0).contains(&secs) {
+        return Err("--secs 0..600".into());
     }
-    let home = current_netns()?;
-    let rx = udp_receiver(rx_ns, home.as_raw_fd(), addr)?;
-    let tx = udp_sender(tx_ns, home.as_raw_fd(), addr)?;
-    pin(cpu)?;
-
-    let mut payload = vec![0x5au8; size];
-    let mut tx_iov = vec![
-        libc::iovec {
-            iov_base: payload.as_mut_ptr().cast(),
-            iov_len: size,
-        };
-        batch
-    ];
-    let mut tx_msgs = mmsgs(&mut tx_iov);
-    let mut bufs = vec![[0u8; 2048]; batch];
-    let mut rx_iov: Vec<libc::iovec> = bufs
-        .iter_mut()
-        .map(|b| libc::iovec {
-            iov_base: b.as_mut_ptr().cast(),
-            iov_len: b.len(),
-        })
-        .collect();
-    let mut rx_msgs = mmsgs(&mut rx_iov);
+    let mut path = UdpPath::from_opts(o)?;
+    let (addr, size, batch) = (path.addr, path.size, path.batch);
+    let (tx, rx) = (path.tx.as_raw_fd(), path.rx.as_raw_fd());
+    let (tx_msgs, rx_msgs) = (&mut path.tx_msgs, &mut path.rx_msgs);
 
     let (mut sent, mut got, mut tx_errors) = (0u64, 0u64, 0u64);
     let t_start = Instant::now();
@@ -411,7 +454,7 @@ fn cmd_udp_pps(o: &Opts) -> Res<()> {
             break;
         }
         // SAFETY: `tx_msgs` describes `batch` messages of one live buffer.
-        let n = unsafe { libc::sendmmsg(tx.as_raw_fd(), tx_msgs.as_mut_ptr(), batch as u32, 0) };
+        let n = unsafe { libc::sendmmsg(tx, tx_msgs.as_mut_ptr(), batch as u32, 0) };
         if n > 0 {
             sent += n as u64;
         } else if n < 0 {
@@ -424,7 +467,7 @@ fn cmd_udp_pps(o: &Opts) -> Res<()> {
             // SAFETY: `rx_msgs` describes `batch` live buffers.
             let n = unsafe {
                 libc::recvmmsg(
-                    rx.as_raw_fd(),
+                    rx,
                     rx_msgs.as_mut_ptr(),
                     batch as u32,
                     libc::MSG_DONTWAIT,
@@ -569,52 +612,19 @@ fn udp_exchange(
 /// (`--label`), after `--warmup` datagrams outside the window: the
 /// instruction-count plugin then gives instructions per datagram.
 fn cmd_udp_count(o: &Opts) -> Res<()> {
-    let tx_ns = o.req("tx-ns")?;
-    let rx_ns = o.req("rx-ns")?;
-    let ip: IpAddr = o.req("dst")?.parse().map_err(|_| "bad --dst".to_string())?;
-    let addr = SocketAddr::new(ip, o.num("port", 9000u16)?);
-    let size: usize = o.num("size", 64)?;
-    let batch: usize = o.num("batch", 32)?;
     let count: u64 = o.num("count", 1000)?;
     let warmup: u64 = o.num("warmup", 256)?;
     let label = label(o)?.ok_or("--label is required")?;
-    let cpu: Option<usize> = o
-        .get("cpu")
-        .map(|v| v.parse())
-        .transpose()
-        .map_err(|_| "bad --cpu")?;
-    if !(1..=1024).contains(&batch)
-        || !(1..=1400).contains(&size)
-        || !(1..=10_000_000).contains(&count)
-    {
-        return Err("--batch 1..1024, --size 1..1400, --count 1..10000000".into());
+    if !(1..=10_000_000).contains(&count) {
+        return Err("--count 1..10000000".into());
     }
-    let home = current_netns()?;
-    let rx = udp_receiver(rx_ns, home.as_raw_fd(), addr)?;
-    let tx = udp_sender(tx_ns, home.as_raw_fd(), addr)?;
-    pin(cpu)?;
-    let mut payload = vec![0x5au8; size];
-    let mut tx_iov = vec![
-        libc::iovec {
-            iov_base: payload.as_mut_ptr().cast(),
-            iov_len: size,
-        };
-        batch
-    ];
-    let mut tx_msgs = mmsgs(&mut tx_iov);
-    let mut bufs = vec![[0u8; 2048]; batch];
-    let mut rx_iov: Vec<libc::iovec> = bufs
-        .iter_mut()
-        .map(|b| libc::iovec {
-            iov_base: b.as_mut_ptr().cast(),
-            iov_len: b.len(),
-        })
-        .collect();
-    let mut rx_msgs = mmsgs(&mut rx_iov);
-    let (txfd, rxfd) = (tx.as_raw_fd(), rx.as_raw_fd());
-    udp_exchange(txfd, rxfd, &mut tx_msgs, &mut rx_msgs, warmup)?;
+    let mut path = UdpPath::from_opts(o)?;
+    let (addr, size, batch) = (path.addr, path.size, path.batch);
+    let (txfd, rxfd) = (path.tx.as_raw_fd(), path.rx.as_raw_fd());
+    let (tx_msgs, rx_msgs) = (&mut path.tx_msgs, &mut path.rx_msgs);
+    udp_exchange(txfd, rxfd, tx_msgs, rx_msgs, warmup)?;
     mark(label)?;
-    let r = udp_exchange(txfd, rxfd, &mut tx_msgs, &mut rx_msgs, count);
+    let r = udp_exchange(txfd, rxfd, tx_msgs, rx_msgs, count);
     mark(0)?;
     let (sent, got, errors) = r?;
     Json::new()
