@@ -10,8 +10,8 @@
 #   build/<kernel>-<variant>/          module builds (a copy of the sources)
 #   logs/                              full logs of long stages
 # The kernel key hashes the source version, the config fragments and the
-# compiler versions, so a change to any of them builds a new kernel and an
-# unchanged set-up reuses the old one.
+# compiler versions (pahole's included), so a change to any of them builds a
+# new kernel and an unchanged set-up reuses the old one.
 
 set -euo pipefail
 
@@ -106,6 +106,9 @@ rnetns_kdir() {
 		rustc --version
 		echo "bindgen $RNETNS_BINDGEN_VERSION"
 		"clang$RNETNS_LLVM" --version 2>/dev/null | head -n1
+		# pahole's version is in the kernel's config (PAHOLE_VERSION, 0
+		# without it), and Kbuild warns when a module build finds another
+		pahole --version 2>/dev/null || echo "no pahole"
 	} | sha256sum | cut -c1-16)
 	echo "$RNETNS_CACHE/kernel/$k-$variant-$key"
 }
