@@ -123,14 +123,6 @@ HOOKS_PER_PACKET = 4
 UNITS = {"veth": "packet", "lo": "packet", "proc-open": "read", "proc-pread": "read"}
 
 
-def spread(xs):
-    """(max - min) / median of a list, or None."""
-    xs = sorted(xs)
-    if not xs or not xs[len(xs) // 2]:
-        return None
-    return (xs[-1] - xs[0]) / xs[len(xs) // 2]
-
-
 def summary(xs):
     xs = sorted(xs)
     if not xs:
@@ -148,7 +140,7 @@ def boot_records(directory):
         for line in f:
             r = json.loads(line)
             if r.get("stage") == "insn":
-                recs.append(dict(r, data=r["data"]))
+                recs.append(r)
     return recs
 
 
