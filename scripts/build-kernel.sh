@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build (once) the test kernel variant given as $1 ("normal", "debug" or
-# "up") of kernel $RNETNS_KERNEL in its cache directory and print that
-# directory on stdout. The kernel tree is
+# Build (once) the test kernel variant given as $1 ("normal", "debug",
+# "up", "bench", or "prep": the normal config prepared for module builds
+# only, by `make modules_prepare`) of kernel $RNETNS_KERNEL in its cache
+# directory and print that directory on stdout. The kernel tree is
 # never patched: it is Debian's pristine source plus our config fragments.
 source "$(dirname "$0")/lib.sh"
 
@@ -16,7 +17,7 @@ if [ -f "$kdir/.rnetns-built" ]; then
 	exit 0
 fi
 
-log "building the $RNETNS_KERNEL $variant test kernel in $kdir (about 15 minutes on 2 cores)"
+log "building the $RNETNS_KERNEL $variant test kernel in $kdir (5 to 14 minutes on 2 cores; prep: 1 to 3)"
 mkdir -p "$kdir"
 mk() { make -C "$src" O="$kdir" LLVM="$RNETNS_LLVM" "$@"; }
 mapfile -t frags < <(rnetns_fragments "$variant")
@@ -46,8 +47,13 @@ done < <(cat "${frags[@]}" | sed -nE 's/^(CONFIG_[A-Za-z0-9_]+)=.*/\1 &/p; s/^# 
 mk rustavailable >"$RNETNS_LOGS/rustavailable.log" 2>&1 ||
 	die "Rust is not available for the kernel build: $(cat "$RNETNS_LOGS/rustavailable.log")"
 
-rnetns_stage "kernel build ($name)" "$RNETNS_LOGS/kernel-$name-build.log" \
-	mk -j"$(nproc)"
+if [ "$variant" = prep ]; then
+	rnetns_stage "modules_prepare ($name)" "$RNETNS_LOGS/kernel-$name-build.log" \
+		mk -j"$(nproc)" modules_prepare
+else
+	rnetns_stage "kernel build ($name)" "$RNETNS_LOGS/kernel-$name-build.log" \
+		mk -j"$(nproc)"
+fi
 touch "$kdir/.rnetns-built"
 # Builds of this variant for older fragments or toolchains are superseded.
 for old in "$(dirname "$kdir")/$name"-*; do

@@ -5,7 +5,7 @@
 # clone's own path (which may hold spaces, which Kbuild cannot take) never
 # reaches Kbuild.
 # Usage: scripts/build-module.sh [VARIANT [MODULE]]
-#   VARIANT  normal (default), debug, up or bench
+#   VARIANT  normal (default), debug, up, bench or prep (compile only)
 #   MODULE   rnetns (default), or a benchmark module: ctwin, hookbench
 source "$(dirname "$0")/lib.sh"
 variant=${1:-normal} module=${2:-rnetns}
@@ -24,7 +24,8 @@ mkdir -p "$dir"
 # it as newer than the objects even if the clone's copy is older.
 rnetns_copy_sources "$dir" --checksum --delete --exclude /doc
 logf=$RNETNS_LOGS/module-build-$RNETNS_KERNEL-$variant-$module.log
-make -C "$dir/$sub" -s KDIR="$kdir" >"$logf" 2>&1 || {
+# shellcheck disable=SC2046
+make -C "$dir/$sub" -s KDIR="$kdir" $(rnetns_kmake_args "$variant") >"$logf" 2>&1 || {
 	cat "$logf" >&2
 	die "building $module against the $RNETNS_KERNEL $variant kernel failed"
 }

@@ -82,16 +82,28 @@ rnetns_src_dir() {
 #   debug   normal + debug.config (KASAN, kmemleak, lockdep, fault injection)
 #   up      normal + up.config (CONFIG_SMP=n)
 #   bench   normal + bench.config (BPF, BTF: the benchmark's eBPF peer)
+#   prep    the normal config, prepared for module builds only
+#           (`make modules_prepare`: headers, scripts, rust/; no vmlinux,
+#           nothing to boot): what the default test run compiles, lints and
+#           documents the module against for a kernel it does not boot
 rnetns_fragments() {
 	local variant=${1:-normal} k=${2:-$RNETNS_KERNEL}
 	echo "$RNETNS_TOP/scripts/config/rnetns.config"
 	[ ! -f "$RNETNS_TOP/scripts/config/kernel-$k.config" ] ||
 		echo "$RNETNS_TOP/scripts/config/kernel-$k.config"
 	case $variant in
-	normal) ;;
+	normal | prep) ;;
 	debug | up | bench) echo "$RNETNS_TOP/scripts/config/$variant.config" ;;
-	*) die "unknown kernel variant '$variant': normal, debug, up or bench" ;;
+	*) die "unknown kernel variant '$variant': normal, debug, up, bench or prep" ;;
 	esac
+}
+
+# Extra make arguments for module builds against variant $1: a prepared
+# tree has no vmlinux and so no exported symbols to check the module's
+# undefined ones against (modpost warns instead of failing; such a module
+# is compiled and linted, never loaded).
+rnetns_kmake_args() {
+	[ "${1:-normal}" != prep ] || echo KBUILD_MODPOST_WARN=1
 }
 
 # Build directory of a kernel variant of kernel $2 (default $RNETNS_KERNEL):
@@ -100,6 +112,7 @@ rnetns_kdir() {
 	local variant=${1:-normal} k=${2:-$RNETNS_KERNEL} key frags
 	frags=$(rnetns_fragments "$variant" "$k") || exit 1
 	key=$({
+		[ "$variant" != prep ] || echo prep
 		echo "$k"
 		rnetns_kpkg_version "$k"
 		while IFS= read -r f; do cat "$f"; done <<<"$frags"

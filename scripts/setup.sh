@@ -9,9 +9,10 @@
 #      (scripts/build-kernel.sh).
 #   6. with "debian": the Debian-kernel run's set-up (scripts/debian-test.sh
 #      --setup: the cached Debian unstable chroot, the prepared build dir
-#      of Debian's 7.2 kernel, its vmlinuz).
+#      of Debian's 7.2 kernel, its vmlinuz), beside step 5.
 # Usage: scripts/setup.sh [--no-kernel] [KERNEL:VARIANT...] [debian]
-#   KERNEL:VARIANT  a test kernel to build, e.g. 7.2:normal, 6.12:debug
+#   KERNEL:VARIANT  a test kernel to build, e.g. 7.2:normal, 6.12:debug,
+#                   or a tree to prepare for module builds only (6.12:prep)
 #                   (default: $RNETNS_KERNEL:normal, unless only debian)
 #   debian          set up the Debian-kernel run
 #   --no-kernel     stop after the tools and sources
@@ -111,10 +112,25 @@ for k in "${RNETNS_KERNELS[@]}"; do
 	fi
 done
 
+# The Debian-kernel set-up is mostly downloads and unpacking (debootstrap,
+# Debian's packages): it runs beside the kernel builds, its output in a log
+# shown when it ends.
+debian_pid=
+debian_log=$RNETNS_LOGS/setup-debian.log
+if [ "$want_debian" = 1 ]; then
+	log "Debian-kernel set-up started beside the kernel builds (log: $debian_log)"
+	"$RNETNS_TOP/scripts/debian-test.sh" --setup >"$debian_log" 2>&1 &
+	debian_pid=$!
+fi
 if [ "$build_kernel" = 1 ]; then
 	for kv in "${wanted[@]+"${wanted[@]}"}"; do
 		RNETNS_KERNEL=${kv%%:*} "$RNETNS_TOP/scripts/build-kernel.sh" "${kv#*:}" >/dev/null
 	done
 fi
-[ "$want_debian" = 0 ] || "$RNETNS_TOP/scripts/debian-test.sh" --setup
+if [ -n "$debian_pid" ]; then
+	rc=0
+	wait "$debian_pid" || rc=$?
+	sed 's/^/  (debian) /' "$debian_log" >&2
+	[ "$rc" = 0 ] || die "the Debian-kernel set-up failed (exit $rc); log: $debian_log"
+fi
 log "set-up complete"

@@ -1,25 +1,36 @@
 #!/bin/bash
 # Checks of the source tree and build, run on the host by scripts/test.sh
-# after the module is built (scripts/build-module.sh) against the normal
-# test kernel of each kernel in $RNETNS_CHECK_KERNELS. Speaks KTAP like the
-# VM tests.
+# after the module is built (scripts/build-module.sh) against each tree in
+# $RNETNS_CHECK_KERNELS: KERNEL:VARIANT words (a bare KERNEL means its
+# normal kernel), the first one bootable (the clone-location check boots
+# it); a "prep" tree is compiled and linted against, never booted. Speaks
+# KTAP like the VM tests.
 source "$(dirname "$0")/../scripts/lib.sh"
 source "$(dirname "$0")/lib.sh"
 set +eu +o pipefail
 cd "$RNETNS_TOP" || exit 1
 LOGS=${RNETNS_LOGS:-/tmp}
 read -ra KERNELS <<<"${RNETNS_CHECK_KERNELS:-$RNETNS_KERNEL}"
+declare -A VARIANT
+for i in "${!KERNELS[@]}"; do
+	kv=${KERNELS[$i]}
+	case $kv in *:*) ;; *) kv=$kv:normal ;; esac
+	KERNELS[$i]=${kv%%:*}
+	VARIANT[${kv%%:*}]=${kv#*:}
+done
 # Bring each kernel's build copy up to date with the sources.
 for k in "${KERNELS[@]}"; do
-	log "built $(RNETNS_KERNEL=$k "$RNETNS_TOP/scripts/build-module.sh" normal)"
+	log "built $(RNETNS_KERNEL=$k "$RNETNS_TOP/scripts/build-module.sh" "${VARIANT[$k]}")"
 done
 
 # The module's build copy for kernel $1 (made by scripts/build-module.sh).
-bdir() { echo "$RNETNS_CACHE/build/$1-normal"; }
+bdir() { echo "$RNETNS_CACHE/build/$1-${VARIANT[$1]}"; }
 kmake() {
 	local k=$1
 	shift
-	make -C "$(bdir "$k")" -s KDIR="$(RNETNS_KERNEL=$k rnetns_kdir normal)" "$@"
+	# shellcheck disable=SC2046
+	make -C "$(bdir "$k")" -s KDIR="$(RNETNS_KERNEL=$k rnetns_kdir "${VARIANT[$k]}")" \
+		$(rnetns_kmake_args "${VARIANT[$k]}") "$@"
 }
 
 t_rustfmt() {
@@ -52,6 +63,27 @@ t_rustdoc() {
 	kmake "$k" rustdoc >"$logf" 2>&1 || { tail -n 30 "$logf"; return 1; }
 }
 
+t_symbols() {
+	# Against a prepared tree modpost has no Module.symvers to resolve the
+	# module's imports with: check each one is exported somewhere in the
+	# kernel's source (EXPORT_SYMBOL*, EXPORT_PER_CPU_SYMBOL*) or by its Rust
+	# crates (the rust/exports_*_generated.h of the prepared tree).
+	local k=$1 kdir src exports missing=() sym
+	kdir=$(RNETNS_KERNEL=$k rnetns_kdir "${VARIANT[$k]}")
+	src=$(rnetns_src_dir "$k")
+	exports=$LOGS/exports-$k.txt
+	grep -rhoE --include='*.c' --include='*.S' --include='*.h' \
+		--exclude-dir=Documentation --exclude-dir=tools --exclude-dir=samples \
+		'EXPORT_(PER_CPU_)?SYMBOL[A-Z_]*\(\s*[A-Za-z0-9_]+' "$src" |
+		sed -E 's/.*\(\s*//' >"$exports"
+	sed -nE 's/.*\(([A-Za-z0-9_]+)\).*/\1/p' "$kdir"/rust/exports_*_generated.h >>"$exports"
+	sort -u -o "$exports" "$exports"
+	while read -r _ sym; do
+		grep -qxF "$sym" "$exports" || missing+=("$sym")
+	done < <(nm -u "$(bdir "$k")/rnetns.ko")
+	[ ${#missing[@]} -eq 0 ] || fail "imported but exported nowhere in $k: ${missing[*]}"
+}
+
 t_rust_analyzer() {
 	local k=$1 logf=$LOGS/rust-analyzer-$1.log
 	kmake "$k" rust-analyzer >"$logf" 2>&1 || { tail -n 30 "$logf"; return 1; }
@@ -73,7 +105,9 @@ t_world_writable_param_refused() {
 	rnetns_copy_sources "$dir" -t
 	sed -i 's/^    0o444,$/    0o666,/' "$dir/src/rnetns.rs"
 	grep -q '0o666' "$dir/src/rnetns.rs" || { rm -rf "$dir"; fail "no 0o444 parameter to change"; return 1; }
-	if make -C "$dir" -s KDIR="$(RNETNS_KERNEL=$k rnetns_kdir normal)" >"$logf" 2>&1; then
+	# shellcheck disable=SC2046
+	if make -C "$dir" -s KDIR="$(RNETNS_KERNEL=$k rnetns_kdir "${VARIANT[$k]}")" \
+		$(rnetns_kmake_args "${VARIANT[$k]}") >"$logf" 2>&1; then
 		rm -rf "$dir"
 		fail "a world-writable module parameter built"
 		return 1
@@ -92,8 +126,9 @@ t_clone_location() {
 	mkdir -p "$clone"
 	chmod 0700 "$base" "$base/home dir"
 	rsync -a --filter=':- .gitignore' --exclude results "$RNETNS_TOP/" "$clone/"
-	out=$(RNETNS_KERNEL=${KERNELS[0]} "$clone/scripts/build-module.sh" normal) || { rm -rf "$base"; return 1; }
-	(cd "$clone" && qemu/run --kernel "${KERNELS[0]}" -- sh -c '
+	out=$(RNETNS_KERNEL=${KERNELS[0]} "$clone/scripts/build-module.sh" "${VARIANT[${KERNELS[0]}]}") ||
+		{ rm -rf "$base"; return 1; }
+	(cd "$clone" && qemu/run --kernel "${KERNELS[0]}" --variant "${VARIANT[${KERNELS[0]}]}" -- sh -c '
 		set -e
 		insmod "$0"
 		got=$(setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Ur unshare -n \
@@ -175,13 +210,17 @@ t_polled_conditions() {
 	[ -z "$bad" ] || fail "conditions expanded once, use wait_for: $bad"
 }
 
-ktap_plan $((10 + 3 * ${#KERNELS[@]}))
+nprep=0
+for k in "${KERNELS[@]}"; do [ "${VARIANT[$k]}" != prep ] || nprep=$((nprep + 1)); done
+ktap_plan $((10 + 3 * ${#KERNELS[@]} + nprep))
 run_test "rustfmt: no diff" t_rustfmt
 run_test "benchmark tools (bench/tool, bench/insncount): rustfmt and clippy -D warnings clean" t_bench_tools
 for k in "${KERNELS[@]}"; do
-	run_test "clippy ($k): no rustc, clippy or C warning; every item documented" t_clippy "$k"
-	run_test "rustdoc ($k) renders the module's documentation without warnings" t_rustdoc "$k"
-	run_test "rust-analyzer ($k): rust-project.json has the rnetns and kernel crates" t_rust_analyzer "$k"
+	run_test "clippy ($k ${VARIANT[$k]}): no rustc, clippy or C warning; every item documented" t_clippy "$k"
+	run_test "rustdoc ($k ${VARIANT[$k]}) renders the module's documentation without warnings" t_rustdoc "$k"
+	run_test "rust-analyzer ($k ${VARIANT[$k]}): rust-project.json has the rnetns and kernel crates" t_rust_analyzer "$k"
+	[ "${VARIANT[$k]}" != prep ] ||
+		run_test "symbols ($k prep): every symbol rnetns.ko imports is exported by $k's source or Rust crates" t_symbols "$k"
 done
 run_test "module_param! refuses a world-writable mode at build time" t_world_writable_param_refused
 run_test "from a clone in a 0700 directory with a space in its path, under /tmp" t_clone_location
