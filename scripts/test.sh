@@ -100,6 +100,24 @@ results=$(mktemp -d /tmp/rnetns-test.XXXXXX)
 trap 'rm -rf "$results"' EXIT
 summary=()
 
+# What runs beside the rest: work that mostly waits, or whose guest has one
+# TCG thread, while our own guests leave a core idle much of the time (a
+# test runs one process at a time). Each one's output goes to a log, shown
+# when it ends.
+#  - the hang check: a deliberate in-kernel hang must end as a report with
+#    stacks and a failed guest run, not as a silent time-out
+#    (tests/hang-check.sh; its guest waits for the hung-task detector);
+#  - Debian's own kernel, under its own heading (its documents count in the
+#    total below; its main guest has one TCG thread).
+hang_pid= debian_pid=
+if [ -n "$hang" ]; then
+	log "hang report check on the ${hang%%:*} ${hang#*:} kernel, beside the host checks (log: $results/hang.log)"
+	RNETNS_HANG_KERNEL=${hang%%:*} RNETNS_HANG_VARIANT=${hang#*:} \
+		bash tests/hang-check.sh >"$results/hang.ktap" 2>"$results/hang.log" &
+	hang_pid=$!
+	summary+=("hang=$results/hang.ktap")
+fi
+
 # The host checks build the module against each kernel first.
 if [ ${#checks[@]} -gt 0 ]; then
 	RNETNS_UNTRACKED_BEFORE=$untracked_before RNETNS_LOGS=$RNETNS_LOGS RNETNS_CHECK_KERNELS="${checks[*]}" \
@@ -107,13 +125,16 @@ if [ ${#checks[@]} -gt 0 ]; then
 	summary+=("host=$results/host.ktap")
 fi
 
-# A deliberate in-kernel hang must end as a report with stacks and a failed
-# guest run, not as a silent time-out (tests/hang-check.sh).
-if [ -n "$hang" ]; then
-	log "hang report check on the ${hang%%:*} ${hang#*:} kernel"
-	RNETNS_HANG_KERNEL=${hang%%:*} RNETNS_HANG_VARIANT=${hang#*:} \
-		bash tests/hang-check.sh | tee "$results/hang.ktap" || true # counted below
-	summary+=("hang=$results/hang.ktap")
+
+if [ -n "$hang_pid" ]; then
+	wait "$hang_pid" || true # counted below
+	cat "$results/hang.log" >&2
+	cat "$results/hang.ktap"
+fi
+if [ "$debian" = 1 ]; then
+	log "Debian-kernel run started beside the other guests (log: $results/debian.log)"
+	"$RNETNS_TOP/scripts/debian-test.sh" "$results/debian" "$@" >"$results/debian.log" 2>&1 &
+	debian_pid=$!
 fi
 
 # Tracing tests patch kernel text (ftrace, kprobes) while they run: they get
@@ -163,10 +184,9 @@ if [ ${#trace_tests[@]} -gt 0 ]; then
 	done
 fi
 
-# Debian's own kernel, under its own heading (its documents count in the
-# total below).
-if [ "$debian" = 1 ]; then
-	"$RNETNS_TOP/scripts/debian-test.sh" "$results/debian" "$@" || true
+if [ -n "$debian_pid" ]; then
+	wait "$debian_pid" || true # counted below
+	cat "$results/debian.log"
 	if [ -f "$results/debian/docs" ]; then
 		while IFS= read -r d; do summary+=("$d"); done <"$results/debian/docs"
 	else
