@@ -177,7 +177,8 @@ def hammer_one(fd, deadline, counts, bad):
     ops = (("read", lambda: os.pread(fd, 65536, 0)),
            ("reset", lambda: os.write(fd, b"reset")),
            ("hooks", lambda: os.write(fd, b"hooks=all")))
-    rank, last, gone = 0, "start", set()
+    # rank: how far the teardown has gone, as the result that showed it.
+    rank, shown, last, gone = 0, "start", "start", set()
     while time.monotonic() < deadline and len(gone) < len(ops):
         for what, op in ops:
             try:
@@ -191,9 +192,9 @@ def hammer_one(fd, deadline, counts, bad):
             if r is None:
                 bad.append(f"{key} (after {last})")
             elif r < rank:
-                bad.append(f"{key} after {last}")
-            else:
-                rank = r
+                bad.append(f"{key} after {shown} (then {last})")
+            elif r > rank:
+                rank, shown = r, key
             last = key
             if res == "EIO":
                 gone.add(what)
