@@ -296,75 +296,84 @@ impl<T: Operations> Callbacks<T> {
 ///
 /// The netns core calls C entry points (in `src/ext/entry.c`, one-line
 /// functions compiled with the kernel's flags, so function_graph, kprobes
-/// and fprobes see them: Rust functions have no ftrace location). Each is
-/// named on the left of `=>` and calls the `#[no_mangle]` Rust function
-/// named on the right, which this macro defines to call [`Registration`].
+/// and fprobes see them: Rust functions have no ftrace location). Given a
+/// prefix `P`, the entry point of each role `R` (`init`, `pre_exit`, `exit`)
+/// is the C function `P_R`, which calls the `#[no_mangle]` Rust function
+/// `P_R_rust` that this macro defines to call [`Registration`]'s function
+/// of role `R`. Every name comes from the role, here and in C: `entry.c`
+/// defines `P_R` with `RNETNS_PERNET_ENTRY(type, P, R)` (`src/ext/helpers.h`
+/// declares both functions of each role with `RNETNS_PERNET_DECLARE`, with
+/// the role's return type), so no entry point can call the Rust function of
+/// another role, and an entry point of the wrong type is a build error
+/// (its bindgen declaration does not fit [`Callbacks::new`]).
 ///
 /// ```ignore
+/// // rnetns_net_init, rnetns_net_pre_exit and rnetns_net_exit, in entry.c.
 /// pernet_callbacks! {
-///     static CALLBACKS: Callbacks<MyState> = {
-///         init: my_net_init => my_net_init_rust,
-///         pre_exit: my_net_pre_exit => my_net_pre_exit_rust,
-///         exit: my_net_exit => my_net_exit_rust,
-///     };
+///     static CALLBACKS: Callbacks<MyState> = rnetns_net;
 /// }
 /// ```
 macro_rules! pernet_callbacks {
-    (static $name:ident: Callbacks<$t:ty> = {
-        init: $init:ident => $init_rust:ident,
-        pre_exit: $pre_exit:ident => $pre_exit_rust:ident,
-        exit: $exit:ident => $exit_rust:ident $(,)?
-    };) => {
-        /// `pernet_operations.init`, through its C entry point: sets up one
-        /// namespace.
-        ///
-        /// # Safety
-        ///
-        /// Only for the netns core, as the `init` of the registered
-        /// operations (through the C entry point).
-        #[no_mangle]
-        unsafe extern "C" fn $init_rust(net: *mut $crate::ext::bindings::net) -> i32 {
-            // SAFETY: called by the netns core as `init` (contract above).
-            unsafe { $crate::ext::pernet::Registration::<$t>::init(net) }
-        }
+    (static $name:ident: Callbacks<$t:ty> = $prefix:ident;) => {
+        ::kernel::macros::paste! {
+            /// `pernet_operations.init`, through its C entry point: sets up
+            /// one namespace.
+            ///
+            /// # Safety
+            ///
+            /// Only for the netns core, as the `init` of the registered
+            /// operations (through the C entry point).
+            #[no_mangle]
+            unsafe extern "C" fn [<$prefix _init_rust>](
+                net: *mut $crate::ext::bindings::net,
+            ) -> i32 {
+                // SAFETY: called by the netns core as `init` (contract above).
+                unsafe { $crate::ext::pernet::Registration::<$t>::init(net) }
+            }
 
-        /// `pernet_operations.pre_exit`, through its C entry point: first
-        /// step of a namespace's teardown.
-        ///
-        /// # Safety
-        ///
-        /// Only for the netns core, as the `pre_exit` of the registered
-        /// operations (through the C entry point).
-        #[no_mangle]
-        unsafe extern "C" fn $pre_exit_rust(net: *mut $crate::ext::bindings::net) {
-            // SAFETY: called by the netns core as `pre_exit` (contract above).
-            unsafe { $crate::ext::pernet::Registration::<$t>::pre_exit(net) }
-        }
+            /// `pernet_operations.pre_exit`, through its C entry point: first
+            /// step of a namespace's teardown.
+            ///
+            /// # Safety
+            ///
+            /// Only for the netns core, as the `pre_exit` of the registered
+            /// operations (through the C entry point).
+            #[no_mangle]
+            unsafe extern "C" fn [<$prefix _pre_exit_rust>](
+                net: *mut $crate::ext::bindings::net,
+            ) {
+                // SAFETY: called by the netns core as `pre_exit` (contract
+                // above).
+                unsafe { $crate::ext::pernet::Registration::<$t>::pre_exit(net) }
+            }
 
-        /// `pernet_operations.exit`, through its C entry point: last step of
-        /// a namespace's teardown.
-        ///
-        /// # Safety
-        ///
-        /// Only for the netns core, as the `exit` of the registered
-        /// operations (through the C entry point).
-        #[no_mangle]
-        unsafe extern "C" fn $exit_rust(net: *mut $crate::ext::bindings::net) {
-            // SAFETY: called by the netns core as `exit` (contract above).
-            unsafe { $crate::ext::pernet::Registration::<$t>::exit(net) }
-        }
+            /// `pernet_operations.exit`, through its C entry point: last step
+            /// of a namespace's teardown.
+            ///
+            /// # Safety
+            ///
+            /// Only for the netns core, as the `exit` of the registered
+            /// operations (through the C entry point).
+            #[no_mangle]
+            unsafe extern "C" fn [<$prefix _exit_rust>](
+                net: *mut $crate::ext::bindings::net,
+            ) {
+                // SAFETY: called by the netns core as `exit` (contract above).
+                unsafe { $crate::ext::pernet::Registration::<$t>::exit(net) }
+            }
 
-        static $name: $crate::ext::pernet::Callbacks<$t> =
-            // SAFETY: each C entry point only calls the Rust function of the
-            // same role above, which only calls the `Registration` function
-            // of that role.
-            unsafe {
-                $crate::ext::pernet::Callbacks::new(
-                    $crate::ext::bindings::$init,
-                    $crate::ext::bindings::$pre_exit,
-                    $crate::ext::bindings::$exit,
-                )
-            };
+            static $name: $crate::ext::pernet::Callbacks<$t> =
+                // SAFETY: each C entry point `P_R` only calls `P_R_rust`
+                // (both names pasted from `R` in `entry.c`), defined above
+                // to only call the `Registration` function of role `R`.
+                unsafe {
+                    $crate::ext::pernet::Callbacks::new(
+                        $crate::ext::bindings::[<$prefix _init>],
+                        $crate::ext::bindings::[<$prefix _pre_exit>],
+                        $crate::ext::bindings::[<$prefix _exit>],
+                    )
+                };
+        }
     };
 }
 pub(crate) use pernet_callbacks;
