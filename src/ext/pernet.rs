@@ -85,6 +85,16 @@ use kernel::{error::to_result, prelude::*, types::Opaque};
 /// Only the pernet callbacks make one.
 pub(crate) struct PreExit(());
 
+/// Proof that the code holding it runs in an `exit` callback, before the
+/// attachments are dropped: what [`Attachment::shutdown`] waits for (proc
+/// readers and writers) cannot be the code holding it. A `show` or `write`
+/// that shut its own proc file down would wait for itself forever, and the
+/// real `exit` would then find the file removed and free the state under
+/// it; no safe code can make one of these, so that cannot happen.
+///
+/// Only [`Registration::exit`] makes one.
+pub(crate) struct Exit(());
+
 /// What a namespace's state hands to another kernel subsystem (netfilter
 /// hooks, a proc file), made right after the state is initialised and owned
 /// by the pernet registration until the namespace's `exit`.
@@ -98,7 +108,9 @@ pub(crate) struct PreExit(());
 /// is dropped, and no longer: when `drop` returns, nothing may use the state
 /// any more, unless [`Attachment::detach`] was called, in which case RCU
 /// readers may still use it for one grace period (which the netns core waits
-/// for before the drop).
+/// for before the drop). When [`Attachment::shutdown`] returns, no call that
+/// the attachment makes into the state from process context is in progress
+/// or starts any more.
 pub(crate) unsafe trait Attachment<T>: Sized + Send + Sync {
     /// Attaches `state`, the initialised state of `net`. May sleep.
     ///
@@ -107,9 +119,6 @@ pub(crate) unsafe trait Attachment<T>: Sized + Send + Sync {
     /// Only for the pernet callbacks: `state` is the state of `net` in the
     /// slot of `T`'s registration; it stays initialised and pinned until
     /// the returned attachment is dropped.
-    /// # Safety
-    ///
-    /// As [`Attachment::attach`].
     unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self>;
 
     /// Unpublishes what RCU readers find, in `pre_exit`; the core waits for
@@ -120,7 +129,8 @@ pub(crate) unsafe trait Attachment<T>: Sized + Send + Sync {
     /// context, and waits for those in progress, in `exit` before any
     /// attachment is dropped: a proc file is removed. Afterwards no such
     /// call holds a reference from [`Registration::attached_of`]. May sleep.
-    fn shutdown(&self) {}
+    /// Only `exit` can call it: nothing else has an [`Exit`].
+    fn shutdown(&self, _token: &Exit) {}
 }
 
 // SAFETY: attaches nothing.
@@ -152,9 +162,9 @@ unsafe impl<T, A: Attachment<T>, B: Attachment<T>> Attachment<T> for (A, B) {
         self.0.detach(net, token);
     }
 
-    fn shutdown(&self) {
-        self.1.shutdown();
-        self.0.shutdown();
+    fn shutdown(&self, token: &Exit) {
+        self.1.shutdown(token);
+        self.0.shutdown(token);
     }
 }
 
@@ -616,7 +626,7 @@ impl<T: Operations> Registration<T> {
         // SAFETY: `attached` is only written by this namespace's `init` and
         // `exit`; readers hold shared references only.
         if let Some(a) = unsafe { &*slot.attached.get() } {
-            a.shutdown();
+            a.shutdown(&Exit(()));
         }
         // SAFETY: shut down just above: nobody holds a reference any more,
         // and only this namespace's callbacks use `attached`.

@@ -31,7 +31,7 @@ use super::{
     bindings,
     compat::{self, CStr},
     net::Net,
-    pernet::{self, Attachment},
+    pernet::{self, Attachment, Exit},
 };
 use core::{
     ffi::c_void,
@@ -101,8 +101,8 @@ type ShowFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void) -> i32;
 /// The write callback of a per-namespace proc file (`proc_write_t`).
 type WriteFn = unsafe extern "C" fn(*mut bindings::file, *mut u8, usize) -> i32;
 
-/// A file in one namespace's `/proc/net`, removed by [`NetProcEntry::remove`]
-/// or when dropped.
+/// A file in one namespace's `/proc/net`, removed when dropped, or before
+/// by the [`NetFile`] that owns it in its namespace's `exit`.
 ///
 /// # Invariants
 ///
@@ -118,7 +118,7 @@ pub(crate) struct NetProcEntry {
 // SAFETY: a proc entry may be removed from any task that may sleep.
 unsafe impl Send for NetProcEntry {}
 // SAFETY: the only `&self` method, `remove`, removes the entry once, from
-// whichever task gets there first.
+// whichever task gets there first; it is private to this file.
 unsafe impl Sync for NetProcEntry {}
 
 impl NetProcEntry {
@@ -177,7 +177,13 @@ impl NetProcEntry {
     /// Removes the file, if that was not done yet. Waits for `show` and
     /// `write` calls in progress to return; none start afterwards. May
     /// sleep.
-    pub(crate) fn remove(&self) {
+    ///
+    /// Only the first call waits, so it must not be a `show` or `write` of
+    /// the file itself (which would wait for itself forever, and let a
+    /// later call return at once): private to this file, and only called by
+    /// the [`Attachment::shutdown`] of [`NetFile`], which needs the `exit`
+    /// callback's [`Exit`], and by `drop`.
+    fn remove(&self) {
         if !self.removed.swap(true, Ordering::AcqRel) {
             // SAFETY: `removed` was clear, so `pde` is live (type
             // invariant); it is removed once, here.
@@ -187,7 +193,7 @@ impl NetProcEntry {
 }
 
 impl Drop for NetProcEntry {
-    /// Removes the file if [`NetProcEntry::remove`] did not.
+    /// Removes the file if `remove` did not.
     fn drop(&mut self) {
         self.remove();
     }
@@ -283,7 +289,9 @@ pub(crate) struct NetFile<T: NetShow> {
 }
 
 // The entry's data is `state`, which the pernet registration keeps
-// initialised until this attachment is dropped.
+// initialised until this attachment is dropped. Only `exit` can call
+// `shutdown` (it needs an `Exit`): never a call of the file itself, for
+// which the removal would not wait.
 // SAFETY: `shutdown` and dropping it remove the file, waiting for calls in
 // progress (which is what makes `attached_of` sound in them).
 unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
@@ -309,7 +317,7 @@ unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
         })
     }
 
-    fn shutdown(&self) {
+    fn shutdown(&self, _token: &Exit) {
         self.entry.remove();
     }
 }
