@@ -118,8 +118,10 @@ impl NetShow for NetState {
         mode: 0o644,
     };
 
-    fn show(&self, net: &Net, attached: Option<&Self::Attached>, m: &SeqFile) -> Result {
-        let counted = attached.ok_or(EAGAIN)?.0.get();
+    /// Fails with `EAGAIN` while the namespace is being set up (the module
+    /// is loading) and with `ENODEV` once its teardown has begun.
+    fn show(&self, net: &Net, attached: Result<&Self::Attached>, m: &SeqFile) -> Result {
+        let counted = attached?.0.get();
         seq_print!(m, "inum {}\n", self.inum);
         seq_print!(m, "cookie {}\n", self.cookie);
         seq_print!(m, "init_net {}\n", u8::from(net.is_init_net()));
@@ -141,23 +143,26 @@ impl NetShow for NetState {
     /// this namespace's counters, `hooks=SELECTION` makes SELECTION the
     /// hook points counted (registering and unregistering hooks). Both need
     /// `CAP_NET_ADMIN` over the namespace's owning user namespace, for the
-    /// opener and the writer (else `EPERM`). Anything else fails with
-    /// `EINVAL` and changes nothing; so does a `hooks=` that netfilter
-    /// cannot register (its error, for example `E2BIG` when a hook table
-    /// is full), and a write while the namespace is being torn down fails
-    /// with `ENODEV`.
+    /// opener and the writer (else `EPERM`). Then, whatever the input, a
+    /// write fails with `EAGAIN` while the namespace is being set up (the
+    /// module is loading) and with `ENODEV` once its teardown has begun.
+    /// Anything else fails with `EINVAL` and changes nothing; so does a
+    /// `hooks=` that netfilter cannot register (its error, for example
+    /// `E2BIG` when a hook table is full).
     fn write(
         &self,
         ctx: &WriteContext<'_>,
-        attached: Option<&Self::Attached>,
+        attached: Result<&Self::Attached>,
         input: &[u8],
     ) -> Result {
         let result = if !ctx.net_admin_capable() {
             Err(EPERM)
         } else {
-            Command::parse(input).and_then(|cmd| match cmd {
-                Command::Reset => self.counters.reset(),
-                Command::Hooks(set) => attached.ok_or(EAGAIN)?.0.set(set),
+            attached.and_then(|attached| {
+                Command::parse(input).and_then(|cmd| match cmd {
+                    Command::Reset => self.counters.reset(),
+                    Command::Hooks(set) => attached.0.set(set),
+                })
             })
         };
         trace::reset(

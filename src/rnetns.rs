@@ -38,13 +38,11 @@ rnetns_module! {
 }
 
 // The pernet callbacks: C entry points (src/ext/entry.c) that ftrace,
-// kprobes and fprobes see, and the Rust functions they call.
+// kprobes and fprobes see, rnetns_net_init, rnetns_net_pre_exit and
+// rnetns_net_exit, and the Rust functions they call (rnetns_net_init_rust
+// and so on, defined here).
 pernet_callbacks! {
-    static CALLBACKS: Callbacks<NetState> = {
-        init: rnetns_net_init => rnetns_net_init_rust,
-        pre_exit: rnetns_net_pre_exit => rnetns_net_pre_exit_rust,
-        exit: rnetns_net_exit => rnetns_net_exit_rust,
-    };
+    static CALLBACKS: Callbacks<NetState> = rnetns_net;
 }
 
 module_param!(

@@ -17,6 +17,18 @@
                                 open FILE once, then read it from the start
                                 and write "reset" to it in a loop until
                                 SECONDS pass; prints the results by errno
+  nsutil.py hold-hammer SECONDS NSFILE...
+                                enter each netns at NSFILE and open its
+                                /proc/net/rnetns read-write, print "ready",
+                                then hammer each file from its own thread:
+                                read it (pread at 0), write "reset", write
+                                "hooks=all", in turn, until all three got
+                                EIO (the file was removed) or SECONDS pass.
+                                Prints "OP:RESULT COUNT" lines per file
+                                summed, and a "bad: ..." line for every
+                                result that is not ok, ENODEV or EIO or
+                                that breaks the teardown order of a file
+                                (ok, then ENODEV, then EIO, never back)
   nsutil.py fail-nth-unshare N   make the Nth fault-injection site this task
                                 reaches fail (/proc/thread-self/fail-nth),
                                 then unshare(CLONE_NEWNET); prints
@@ -156,6 +168,72 @@ def hold_read(path, seconds):
     print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
 
 
+# The results a held-open rnetns file may give while rnetns tears its
+# namespace's state down, in the order they may come.
+TEARDOWN_ORDER = {"ok": 0, "ENODEV": 1, "EIO": 2}
+
+
+def hammer_one(fd, deadline, counts, bad):
+    ops = (("read", lambda: os.pread(fd, 65536, 0)),
+           ("reset", lambda: os.write(fd, b"reset")),
+           ("hooks", lambda: os.write(fd, b"hooks=all")))
+    # rank: how far the teardown has gone, as the result that showed it.
+    rank, shown, last, gone = 0, "start", "start", set()
+    while time.monotonic() < deadline and len(gone) < len(ops):
+        for what, op in ops:
+            try:
+                op()
+                res = "ok"
+            except OSError as e:
+                res = errno.errorcode.get(e.errno, str(e.errno))
+            key = f"{what}:{res}"
+            counts[key] = counts.get(key, 0) + 1
+            r = TEARDOWN_ORDER.get(res)
+            if r is None:
+                bad.append(f"{key} (after {last})")
+            elif r < rank:
+                bad.append(f"{key} after {shown} (then {last})")
+            elif r > rank:
+                rank, shown = r, key
+            last = key
+            if res == "EIO":
+                gone.add(what)
+
+
+def hold_hammer(seconds, paths):
+    import threading
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    fds = []
+    for p in paths:
+        nsfd = os.open(p, os.O_RDONLY)
+        setns(nsfd)
+        os.close(nsfd)
+        try:
+            fds.append(os.open("/proc/thread-self/net/rnetns", os.O_RDWR))
+        except OSError as e:
+            die(f"open in {p}: {errno.errorcode.get(e.errno, str(e.errno))}")
+        setns(home)
+    print("ready", flush=True)
+    deadline = time.monotonic() + float(seconds)
+    results = [({}, []) for _ in fds]
+    threads = [threading.Thread(target=hammer_one, args=(fd, deadline, c, b))
+               for fd, (c, b) in zip(fds, results)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = {}
+    for counts, bad in results:
+        for k, v in counts.items():
+            total[k] = total.get(k, 0) + v
+        for b in bad[:3]:
+            print("bad:", b)
+        if len(bad) > 3:
+            print(f"bad: and {len(bad) - 3} more on that file")
+    for k, v in sorted(total.items()):
+        print(k, v)
+
+
 def fail_nth(n, call):
     """Runs call() with the Nth fault-injection site of this task failing."""
     with open("/proc/thread-self/fail-nth", "w") as f:
@@ -249,6 +327,8 @@ def main():
         fail_nth_unshare(args[0])
     elif cmd == "fail-nth-insmod" and len(args) in (2, 3):
         fail_nth_insmod(*args)
+    elif cmd == "hold-hammer" and len(args) >= 2:
+        hold_hammer(args[0], args[1:])
     elif cmd == "hold-read" and len(args) == 2:
         hold_read(*args)
     elif cmd == "switch-loop" and len(args) >= 3:

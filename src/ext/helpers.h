@@ -31,13 +31,20 @@ unsigned int rnetns_nr_cpu_ids(void);
 void rnetns_this_cpu_add_u64(u64 *pcp, u64 val);
 u64 rnetns_ktime_get_ns(void);
 
-/* Traceable entry points (src/ext/entry.c) and what they call. */
-int rnetns_net_init(struct net *net);
-void rnetns_net_pre_exit(struct net *net);
-void rnetns_net_exit(struct net *net);
-int rnetns_net_init_rust(struct net *net);
-void rnetns_net_pre_exit_rust(struct net *net);
-void rnetns_net_exit_rust(struct net *net);
+/*
+ * Traceable entry points (src/ext/entry.c) and what they call: the entry
+ * point of pernet callback ROLE (init, pre_exit, exit) of PREFIX is
+ * PREFIX_ROLE, which calls PREFIX_ROLE_rust, defined in Rust by
+ * pernet_callbacks! for that role. Both names are pasted from ROLE and get
+ * the one return type, here and in RNETNS_PERNET_ENTRY.
+ */
+#define RNETNS_PERNET_DECLARE(type, prefix, role)	\
+	type prefix##_##role(struct net *net);		\
+	type prefix##_##role##_rust(struct net *net)
+
+RNETNS_PERNET_DECLARE(int, rnetns_net, init);
+RNETNS_PERNET_DECLARE(void, rnetns_net, pre_exit);
+RNETNS_PERNET_DECLARE(void, rnetns_net, exit);
 
 /* Trace event wrappers, in src/trace/trace.c. */
 void rnetns_trace_net_init(u32 inum, u64 cookie, u64 duration_ns, int result);

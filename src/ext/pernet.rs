@@ -23,19 +23,24 @@
 //! [`Operations::init`] (the slot never moves, so the state may be pinned)
 //! and then makes its [`Operations::Attached`]. When the namespace dies (or
 //! the operations are unregistered) the core calls `pre_exit` for a batch of
-//! namespaces, which calls [`Operations::pre_exit`] and detaches the
-//! attachments ([`Attachment::detach`]: netfilter hooks are unregistered
-//! there); it then waits for one RCU grace period and calls `exit`, which
-//! shuts the attachments down ([`Attachment::shutdown`]: a proc file is
-//! removed, waiting for its readers and writers), drops them, calls
+//! namespaces, which marks the state as torn down, calls
+//! [`Operations::pre_exit`] and detaches the attachments
+//! ([`Attachment::detach`]: netfilter hooks are unregistered there); it then
+//! waits for one RCU grace period and calls `exit`, which shuts the
+//! attachments down ([`Attachment::shutdown`]: a proc file is removed,
+//! waiting for its readers and writers), drops them, calls
 //! [`Operations::exit`] and drops the state in place; the core then frees
 //! the slot. If `init` fails after some attachments were made, they are
 //! dropped (each waits for what it needs) before the state.
 //!
 //! Code that an attachment runs on the state's behalf from process context
-//! (a proc file's `show` and `write`) may reach the state's other
-//! attachments through [`Registration::attached_of`], from the moment they
-//! are all made until that attachment's `shutdown`.
+//! (a proc file's `show` and `write`) finds the state and its attachments
+//! through [`Registration::attached_of`], from the pointer the attachment
+//! handed to C ([`Registration::state_ptr`]). The attachments are there
+//! from the moment they are all made until the teardown begins: before,
+//! `attached_of` says `EAGAIN` (`init` is still running), and from
+//! `pre_exit` on `ENODEV`, so that every call refused because of the
+//! namespace's life cycle fails the same way at the same moment.
 //!
 //! # Locking
 //!
@@ -74,7 +79,7 @@ use core::{
     marker::PhantomData,
     mem::MaybeUninit,
     pin::Pin,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::{AtomicBool, AtomicU8, Ordering},
 };
 use kernel::{error::to_result, prelude::*, types::Opaque};
 
@@ -84,6 +89,16 @@ use kernel::{error::to_result, prelude::*, types::Opaque};
 ///
 /// Only the pernet callbacks make one.
 pub(crate) struct PreExit(());
+
+/// Proof that the code holding it runs in an `exit` callback, before the
+/// attachments are dropped: what [`Attachment::shutdown`] waits for (proc
+/// readers and writers) cannot be the code holding it. A `show` or `write`
+/// that shut its own proc file down would wait for itself forever, and the
+/// real `exit` would then find the file removed and free the state under
+/// it; no safe code can make one of these, so that cannot happen.
+///
+/// Only [`Registration::exit`] makes one.
+pub(crate) struct Exit(());
 
 /// What a namespace's state hands to another kernel subsystem (netfilter
 /// hooks, a proc file), made right after the state is initialised and owned
@@ -98,7 +113,9 @@ pub(crate) struct PreExit(());
 /// is dropped, and no longer: when `drop` returns, nothing may use the state
 /// any more, unless [`Attachment::detach`] was called, in which case RCU
 /// readers may still use it for one grace period (which the netns core waits
-/// for before the drop).
+/// for before the drop). When [`Attachment::shutdown`] returns, no call that
+/// the attachment makes into the state from process context is in progress
+/// or starts any more.
 pub(crate) unsafe trait Attachment<T>: Sized + Send + Sync {
     /// Attaches `state`, the initialised state of `net`. May sleep.
     ///
@@ -107,9 +124,6 @@ pub(crate) unsafe trait Attachment<T>: Sized + Send + Sync {
     /// Only for the pernet callbacks: `state` is the state of `net` in the
     /// slot of `T`'s registration; it stays initialised and pinned until
     /// the returned attachment is dropped.
-    /// # Safety
-    ///
-    /// As [`Attachment::attach`].
     unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self>;
 
     /// Unpublishes what RCU readers find, in `pre_exit`; the core waits for
@@ -120,7 +134,8 @@ pub(crate) unsafe trait Attachment<T>: Sized + Send + Sync {
     /// context, and waits for those in progress, in `exit` before any
     /// attachment is dropped: a proc file is removed. Afterwards no such
     /// call holds a reference from [`Registration::attached_of`]. May sleep.
-    fn shutdown(&self) {}
+    /// Only `exit` can call it: nothing else has an [`Exit`].
+    fn shutdown(&self, _token: &Exit) {}
 }
 
 // SAFETY: attaches nothing.
@@ -152,9 +167,9 @@ unsafe impl<T, A: Attachment<T>, B: Attachment<T>> Attachment<T> for (A, B) {
         self.0.detach(net, token);
     }
 
-    fn shutdown(&self) {
-        self.1.shutdown();
-        self.0.shutdown();
+    fn shutdown(&self, token: &Exit) {
+        self.1.shutdown(token);
+        self.0.shutdown(token);
     }
 }
 
@@ -232,6 +247,13 @@ impl Id {
     }
 }
 
+/// [`Slot::phase`]: the attachments are being made (`init`).
+const ATTACHING: u8 = 0;
+/// [`Slot::phase`]: the attachments are made; the teardown has not begun.
+const ATTACHED: u8 = 1;
+/// [`Slot::phase`]: the teardown has begun (`pre_exit`, then `exit`).
+const TORN_DOWN: u8 = 2;
+
 /// The content of a namespace's `net_generic` slot.
 ///
 /// # Invariants
@@ -240,15 +262,18 @@ impl Id {
 /// in place before the core frees the slot. `attached` is only written by
 /// the `init` and `exit` callbacks of the slot's namespace, which the netns
 /// core serialises with each other and with `pre_exit`; it is `Some` only
-/// while `value` is initialised. While `attached_ready` is set, `attached`
-/// is `Some` and is not written until the attachments were shut down.
+/// while `value` is initialised. `phase` goes from [`ATTACHING`] to
+/// [`ATTACHED`] once `attached` is written (`Some`), and to [`TORN_DOWN`]
+/// when the teardown begins, never back; `attached` is not written again
+/// before the attachments were shut down, which is after `phase` left
+/// [`ATTACHED`].
 #[repr(C)]
 struct Slot<T: Operations> {
     /// Whether `value` is initialised.
     ready: AtomicBool,
-    /// Whether `attached` is written and may be read by the attachments'
-    /// process-context callbacks ([`Registration::attached_of`]).
-    attached_ready: AtomicBool,
+    /// Whether the attachments' process-context callbacks may use
+    /// `attached` ([`ATTACHED`]), or why not ([`Registration::attached_of`]).
+    phase: AtomicU8,
     /// What the state attached, dropped before the state.
     attached: UnsafeCell<Option<T::Attached>>,
     /// The namespace's state.
@@ -296,75 +321,84 @@ impl<T: Operations> Callbacks<T> {
 ///
 /// The netns core calls C entry points (in `src/ext/entry.c`, one-line
 /// functions compiled with the kernel's flags, so function_graph, kprobes
-/// and fprobes see them: Rust functions have no ftrace location). Each is
-/// named on the left of `=>` and calls the `#[no_mangle]` Rust function
-/// named on the right, which this macro defines to call [`Registration`].
+/// and fprobes see them: Rust functions have no ftrace location). Given a
+/// prefix `P`, the entry point of each role `R` (`init`, `pre_exit`, `exit`)
+/// is the C function `P_R`, which calls the `#[no_mangle]` Rust function
+/// `P_R_rust` that this macro defines to call [`Registration`]'s function
+/// of role `R`. Every name comes from the role, here and in C: `entry.c`
+/// defines `P_R` with `RNETNS_PERNET_ENTRY(type, P, R)` (`src/ext/helpers.h`
+/// declares both functions of each role with `RNETNS_PERNET_DECLARE`, with
+/// the role's return type), so no entry point can call the Rust function of
+/// another role, and an entry point of the wrong type is a build error
+/// (its bindgen declaration does not fit [`Callbacks::new`]).
 ///
 /// ```ignore
+/// // rnetns_net_init, rnetns_net_pre_exit and rnetns_net_exit, in entry.c.
 /// pernet_callbacks! {
-///     static CALLBACKS: Callbacks<MyState> = {
-///         init: my_net_init => my_net_init_rust,
-///         pre_exit: my_net_pre_exit => my_net_pre_exit_rust,
-///         exit: my_net_exit => my_net_exit_rust,
-///     };
+///     static CALLBACKS: Callbacks<MyState> = rnetns_net;
 /// }
 /// ```
 macro_rules! pernet_callbacks {
-    (static $name:ident: Callbacks<$t:ty> = {
-        init: $init:ident => $init_rust:ident,
-        pre_exit: $pre_exit:ident => $pre_exit_rust:ident,
-        exit: $exit:ident => $exit_rust:ident $(,)?
-    };) => {
-        /// `pernet_operations.init`, through its C entry point: sets up one
-        /// namespace.
-        ///
-        /// # Safety
-        ///
-        /// Only for the netns core, as the `init` of the registered
-        /// operations (through the C entry point).
-        #[no_mangle]
-        unsafe extern "C" fn $init_rust(net: *mut $crate::ext::bindings::net) -> i32 {
-            // SAFETY: called by the netns core as `init` (contract above).
-            unsafe { $crate::ext::pernet::Registration::<$t>::init(net) }
-        }
+    (static $name:ident: Callbacks<$t:ty> = $prefix:ident;) => {
+        ::kernel::macros::paste! {
+            /// `pernet_operations.init`, through its C entry point: sets up
+            /// one namespace.
+            ///
+            /// # Safety
+            ///
+            /// Only for the netns core, as the `init` of the registered
+            /// operations (through the C entry point).
+            #[no_mangle]
+            unsafe extern "C" fn [<$prefix _init_rust>](
+                net: *mut $crate::ext::bindings::net,
+            ) -> i32 {
+                // SAFETY: called by the netns core as `init` (contract above).
+                unsafe { $crate::ext::pernet::Registration::<$t>::init(net) }
+            }
 
-        /// `pernet_operations.pre_exit`, through its C entry point: first
-        /// step of a namespace's teardown.
-        ///
-        /// # Safety
-        ///
-        /// Only for the netns core, as the `pre_exit` of the registered
-        /// operations (through the C entry point).
-        #[no_mangle]
-        unsafe extern "C" fn $pre_exit_rust(net: *mut $crate::ext::bindings::net) {
-            // SAFETY: called by the netns core as `pre_exit` (contract above).
-            unsafe { $crate::ext::pernet::Registration::<$t>::pre_exit(net) }
-        }
+            /// `pernet_operations.pre_exit`, through its C entry point: first
+            /// step of a namespace's teardown.
+            ///
+            /// # Safety
+            ///
+            /// Only for the netns core, as the `pre_exit` of the registered
+            /// operations (through the C entry point).
+            #[no_mangle]
+            unsafe extern "C" fn [<$prefix _pre_exit_rust>](
+                net: *mut $crate::ext::bindings::net,
+            ) {
+                // SAFETY: called by the netns core as `pre_exit` (contract
+                // above).
+                unsafe { $crate::ext::pernet::Registration::<$t>::pre_exit(net) }
+            }
 
-        /// `pernet_operations.exit`, through its C entry point: last step of
-        /// a namespace's teardown.
-        ///
-        /// # Safety
-        ///
-        /// Only for the netns core, as the `exit` of the registered
-        /// operations (through the C entry point).
-        #[no_mangle]
-        unsafe extern "C" fn $exit_rust(net: *mut $crate::ext::bindings::net) {
-            // SAFETY: called by the netns core as `exit` (contract above).
-            unsafe { $crate::ext::pernet::Registration::<$t>::exit(net) }
-        }
+            /// `pernet_operations.exit`, through its C entry point: last step
+            /// of a namespace's teardown.
+            ///
+            /// # Safety
+            ///
+            /// Only for the netns core, as the `exit` of the registered
+            /// operations (through the C entry point).
+            #[no_mangle]
+            unsafe extern "C" fn [<$prefix _exit_rust>](
+                net: *mut $crate::ext::bindings::net,
+            ) {
+                // SAFETY: called by the netns core as `exit` (contract above).
+                unsafe { $crate::ext::pernet::Registration::<$t>::exit(net) }
+            }
 
-        static $name: $crate::ext::pernet::Callbacks<$t> =
-            // SAFETY: each C entry point only calls the Rust function of the
-            // same role above, which only calls the `Registration` function
-            // of that role.
-            unsafe {
-                $crate::ext::pernet::Callbacks::new(
-                    $crate::ext::bindings::$init,
-                    $crate::ext::bindings::$pre_exit,
-                    $crate::ext::bindings::$exit,
-                )
-            };
+            static $name: $crate::ext::pernet::Callbacks<$t> =
+                // SAFETY: each C entry point `P_R` only calls `P_R_rust`
+                // (both names pasted from `R` in `entry.c`), defined above
+                // to only call the `Registration` function of role `R`.
+                unsafe {
+                    $crate::ext::pernet::Callbacks::new(
+                        $crate::ext::bindings::[<$prefix _init>],
+                        $crate::ext::bindings::[<$prefix _pre_exit>],
+                        $crate::ext::bindings::[<$prefix _exit>],
+                    )
+                };
+        }
     };
 }
 pub(crate) use pernet_callbacks;
@@ -458,34 +492,57 @@ impl<T: Operations> Registration<T> {
         }
     }
 
-    /// The attachments of `state`, from a process-context callback that one
-    /// of them runs on the state's behalf (a proc file's `show` or
-    /// `write`), or `None` while they are being made (`init`) or torn down
-    /// (`exit`).
+    /// A pointer to the state of `net` for C to keep, as the data of what
+    /// an attachment of the state makes (a proc entry's `data`), from which
+    /// [`Registration::attached_of`] finds the state and its attachments.
+    /// It is made from the pointer to the whole slot (which the netns core
+    /// allocated), so that `attached_of` may go back from it to the slot,
+    /// as `container_of!` does.
     ///
     /// # Safety
     ///
-    /// `state` must be the state of a namespace in the slot of `T`'s
-    /// registration, and the caller a callback of one of its attachments
-    /// that the attachment's [`Attachment::shutdown`] waits for; the
-    /// reference must not outlive that callback.
-    pub(crate) unsafe fn attached_of(state: &T) -> Option<&T::Attached> {
+    /// Only from [`Attachment::attach`] of the state of `net` in `T`'s
+    /// registration (the slot of `net` is allocated for it).
+    pub(crate) unsafe fn state_ptr(net: &Net) -> *const T {
+        let slot = Self::slot(net);
+        // `value` is an `UnsafeCell<MaybeUninit<T>>`, laid out as a `T`.
+        // SAFETY: the slot is allocated (caller's contract), so its field is
+        // in bounds; no reference is made.
+        unsafe { core::ptr::addr_of!((*slot).value) }.cast::<T>()
+    }
+
+    /// The state at `state` and its attachments, from a process-context
+    /// callback that one of the attachments runs on the state's behalf (a
+    /// proc file's `show` or `write`). The attachments are `Err(EAGAIN)`
+    /// while they are being made (`init` runs) and `Err(ENODEV)` from the
+    /// moment the namespace's teardown begins (`pre_exit`) on.
+    ///
+    /// # Safety
+    ///
+    /// `state` must come from [`Registration::state_ptr`], as the C data of
+    /// an attachment of the state, and the caller must be a call that this
+    /// attachment made to run only from its `attach` until its
+    /// [`Attachment::shutdown`] or drop, which waits for the call; the
+    /// references must not outlive the call.
+    pub(crate) unsafe fn attached_of<'a>(state: *const T) -> (&'a T, Result<&'a T::Attached>) {
         let offset = core::mem::offset_of!(Slot<T>, value);
-        // SAFETY: `state` is the `value` of a `Slot<T>` (caller's
-        // contract), which is `repr(C)`.
-        let slot = unsafe {
-            &*core::ptr::from_ref(state)
-                .cast::<u8>()
-                .wrapping_sub(offset)
-                .cast::<Slot<T>>()
+        // As `container_of!` does: `state` points `offset` bytes into a
+        // `Slot<T>`, with the provenance of the whole slot (`state_ptr`).
+        // SAFETY: the start of the slot is in the same allocation.
+        let slot = unsafe { state.byte_sub(offset) }.cast::<Slot<T>>();
+        // SAFETY: the attachment exists (caller's contract), so the slot is
+        // allocated and its `value` initialised (it is dropped after the
+        // attachments); both references are made from the slot pointer.
+        let (value, phase) = unsafe { (&*(*slot).value.get().cast::<T>(), &(*slot).phase) };
+        let attached = match phase.load(Ordering::Acquire) {
+            // SAFETY: `attached` is `Some` since `phase` became `ATTACHED`
+            // and is not written until the attachments were shut down, which
+            // waits for this call (slot invariant, caller's contract).
+            ATTACHED => unsafe { (*(*slot).attached.get()).as_ref() }.ok_or(ENODEV),
+            ATTACHING => Err(EAGAIN),
+            _ => Err(ENODEV),
         };
-        if !slot.attached_ready.load(Ordering::Acquire) {
-            return None;
-        }
-        // SAFETY: `attached_ready` was set after `attached` was written, and
-        // `exit` does not write it again before the attachments' `shutdown`
-        // waited for the caller (slot invariant, caller's contract).
-        unsafe { (*slot.attached.get()).as_ref() }
+        (value, attached)
     }
 
     /// The slot of `net`: only meaningful from the pernet callbacks of the
@@ -522,7 +579,7 @@ impl<T: Operations> Registration<T> {
         let slot = unsafe {
             slot.write(Slot {
                 ready: AtomicBool::new(false),
-                attached_ready: AtomicBool::new(false),
+                phase: AtomicU8::new(ATTACHING),
                 attached: UnsafeCell::new(None),
                 value: UnsafeCell::new(MaybeUninit::uninit()),
             });
@@ -542,12 +599,12 @@ impl<T: Operations> Registration<T> {
         };
         match attached {
             Ok(a) => {
-                // SAFETY: `attached_ready` is clear, so only this namespace's
+                // SAFETY: `phase` is `ATTACHING`, so only this namespace's
                 // callbacks use `attached`.
                 unsafe { *slot.attached.get() = Some(a) };
                 // INVARIANT: written just above; read-only until `exit`
-                // shuts the attachments down.
-                slot.attached_ready.store(true, Ordering::Release);
+                // shuts the attachments down, after `pre_exit` moved on.
+                slot.phase.store(ATTACHED, Ordering::Release);
                 Ok(())
             }
             Err(e) => {
@@ -573,6 +630,10 @@ impl<T: Operations> Registration<T> {
         // SAFETY: `init` succeeded for this namespace, so the slot is
         // allocated and written.
         let slot = unsafe { &*Self::slot(net) };
+        // INVARIANT: the teardown begins: from now on the attachments'
+        // process-context callbacks are refused (`ENODEV`), before anything
+        // is detached.
+        slot.phase.store(TORN_DOWN, Ordering::Release);
         if !slot.ready.load(Ordering::Acquire) {
             return;
         }
@@ -602,12 +663,14 @@ impl<T: Operations> Registration<T> {
         let slot = unsafe { &*Self::slot(net) };
         // Shutting the attachments down waits for the calls that may hold a
         // reference to them (proc readers and writers); `pre_exit` detached
-        // them a grace period ago.
-        slot.attached_ready.store(false, Ordering::Release);
+        // them a grace period ago, and refused new calls already (this
+        // store changes nothing after it).
+        // INVARIANT: the teardown has begun.
+        slot.phase.store(TORN_DOWN, Ordering::Release);
         // SAFETY: `attached` is only written by this namespace's `init` and
         // `exit`; readers hold shared references only.
         if let Some(a) = unsafe { &*slot.attached.get() } {
-            a.shutdown();
+            a.shutdown(&Exit(()));
         }
         // SAFETY: shut down just above: nobody holds a reference any more,
         // and only this namespace's callbacks use `attached`.

@@ -15,7 +15,8 @@
 //! ```ignore
 //! impl NetShow for MyNet {
 //!     const FILE: ProcFile = ProcFile { name: c_str!("mynet"), mode: 0o444 };
-//!     fn show(&self, _net: &Net, m: &SeqFile) -> Result {
+//!     fn show(&self, _net: &Net, attached: Result<&Self::Attached>, m: &SeqFile) -> Result {
+//!         attached?;
 //!         seq_print!(m, "packets {}\n", self.packets());
 //!         Ok(())
 //!     }
@@ -31,7 +32,7 @@ use super::{
     bindings,
     compat::{self, CStr},
     net::Net,
-    pernet::{self, Attachment},
+    pernet::{self, Attachment, Exit},
 };
 use core::{
     ffi::c_void,
@@ -101,8 +102,8 @@ type ShowFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void) -> i32;
 /// The write callback of a per-namespace proc file (`proc_write_t`).
 type WriteFn = unsafe extern "C" fn(*mut bindings::file, *mut u8, usize) -> i32;
 
-/// A file in one namespace's `/proc/net`, removed by [`NetProcEntry::remove`]
-/// or when dropped.
+/// A file in one namespace's `/proc/net`, removed when dropped, or before
+/// by the [`NetFile`] that owns it in its namespace's `exit`.
 ///
 /// # Invariants
 ///
@@ -118,7 +119,7 @@ pub(crate) struct NetProcEntry {
 // SAFETY: a proc entry may be removed from any task that may sleep.
 unsafe impl Send for NetProcEntry {}
 // SAFETY: the only `&self` method, `remove`, removes the entry once, from
-// whichever task gets there first.
+// whichever task gets there first; it is private to this file.
 unsafe impl Sync for NetProcEntry {}
 
 impl NetProcEntry {
@@ -177,7 +178,13 @@ impl NetProcEntry {
     /// Removes the file, if that was not done yet. Waits for `show` and
     /// `write` calls in progress to return; none start afterwards. May
     /// sleep.
-    pub(crate) fn remove(&self) {
+    ///
+    /// Only the first call waits, so it must not be a `show` or `write` of
+    /// the file itself (which would wait for itself forever, and let a
+    /// later call return at once): private to this file, and only called by
+    /// the [`Attachment::shutdown`] of [`NetFile`], which needs the `exit`
+    /// callback's [`Exit`], and by `drop`.
+    fn remove(&self) {
         if !self.removed.swap(true, Ordering::AcqRel) {
             // SAFETY: `removed` was clear, so `pde` is live (type
             // invariant); it is removed once, here.
@@ -187,7 +194,7 @@ impl NetProcEntry {
 }
 
 impl Drop for NetProcEntry {
-    /// Removes the file if [`NetProcEntry::remove`] did not.
+    /// Removes the file if `remove` did not.
     fn drop(&mut self) {
         self.remove();
     }
@@ -250,9 +257,14 @@ pub(crate) trait NetShow: pernet::Operations {
 
     /// Shows the state. Runs in process context and may sleep; never before
     /// the proc file is made (while the state attaches) or after its
-    /// `exit` removed it. `attached` is the state's attachments, `None`
-    /// while they are being made or torn down.
-    fn show(&self, net: &Net, attached: Option<&Self::Attached>, m: &SeqFile) -> Result;
+    /// `exit` removed it. `attached` is the state's attachments, or the
+    /// error to refuse the call with because of the namespace's life
+    /// cycle: `EAGAIN` while they are being made (`init` runs: the file
+    /// may already be open then, when the registration sets up existing
+    /// namespaces), `ENODEV` once the teardown has begun (`pre_exit`),
+    /// until the file is removed (afterwards the proc core fails every
+    /// call with `EIO`); see [`pernet::Registration::attached_of`].
+    fn show(&self, net: &Net, attached: Result<&Self::Attached>, m: &SeqFile) -> Result;
 
     /// Takes a write: `input` is the whole buffer of one `write(2)` (1 to
     /// `PAGE_SIZE - 1` bytes); the rest as for [`NetShow::show`]. The
@@ -260,7 +272,7 @@ pub(crate) trait NetShow: pernet::Operations {
     fn write(
         &self,
         _ctx: &WriteContext<'_>,
-        _attached: Option<&Self::Attached>,
+        _attached: Result<&Self::Attached>,
         _input: &[u8],
     ) -> Result {
         Err(EINVAL)
@@ -274,7 +286,8 @@ pub(crate) trait NetShow: pernet::Operations {
 ///
 /// # Invariants
 ///
-/// The entry's data is the state of the attachment's owner.
+/// The entry's data is the state of the attachment's owner, as
+/// [`pernet::Registration::state_ptr`] made it.
 pub(crate) struct NetFile<T: NetShow> {
     /// The file.
     entry: NetProcEntry,
@@ -283,7 +296,9 @@ pub(crate) struct NetFile<T: NetShow> {
 }
 
 // The entry's data is `state`, which the pernet registration keeps
-// initialised until this attachment is dropped.
+// initialised until this attachment is dropped. Only `exit` can call
+// `shutdown` (it needs an `Exit`): never a call of the file itself, for
+// which the removal would not wait.
 // SAFETY: `shutdown` and dropping it remove the file, waiting for calls in
 // progress (which is what makes `attached_of` sound in them).
 unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
@@ -291,9 +306,12 @@ unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
     ///
     /// As [`Attachment::attach`].
     unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self> {
-        let data = core::ptr::from_ref::<T>(&state).cast_mut().cast::<c_void>();
+        // SAFETY: this is `attach` of the state of `net` (caller's contract).
+        let data = unsafe { pernet::Registration::<T>::state_ptr(net) };
+        debug_assert!(core::ptr::eq(data, &*state));
+        let data = data.cast_mut().cast::<c_void>();
         // SAFETY: `data` stays valid until the entry is dropped (caller's
-        // contract); the trampolines take the entry's data as a `T`.
+        // contract); the trampolines take it as made by `state_ptr`.
         let entry =
             unsafe { NetProcEntry::create(net, T::FILE, show::<T>, Some(write::<T>), data) };
         let entry = entry.inspect_err(|_| {
@@ -309,7 +327,7 @@ unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
         })
     }
 
-    fn shutdown(&self) {
+    fn shutdown(&self, _token: &Exit) {
         self.entry.remove();
     }
 }
@@ -320,18 +338,19 @@ unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
 ///
 /// Only for the proc core, as `show` of a file made by [`NetFile::attach`].
 unsafe extern "C" fn show<T: NetShow>(m: *mut bindings::seq_file, _v: *mut c_void) -> i32 {
-    // SAFETY: the file's data is the state (`NetFile` invariant), alive while
-    // the file exists; the single-net seq_file holds its namespace while open.
-    let (state, net, m) = unsafe {
+    // SAFETY: the seq_file is being shown; the single-net seq_file holds
+    // its namespace while open.
+    let (data, net, m) = unsafe {
         (
-            &*bindings::rnetns_seq_pde_data(m).cast::<T>(),
+            bindings::rnetns_seq_pde_data(m).cast_const().cast::<T>(),
             Net::from_raw(bindings::rnetns_seq_file_single_net(m)),
             SeqFile::from_raw(m.cast()),
         )
     };
-    // SAFETY: `state` is in its registration's slot and this is a call of
-    // its `NetFile`, whose `shutdown` waits for it.
-    let attached = unsafe { pernet::Registration::<T>::attached_of(state) };
+    // SAFETY: the file's data is from `state_ptr` (`NetFile` invariant) and
+    // this is a call of the file, which the `NetFile`'s `shutdown` and drop
+    // wait for.
+    let (state, attached) = unsafe { pernet::Registration::<T>::attached_of(data) };
     match state.show(net, attached, m) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
@@ -349,17 +368,19 @@ unsafe extern "C" fn write<T: NetShow>(
     buf: *mut u8,
     size: usize,
 ) -> i32 {
-    // SAFETY: as in `show`; `buf` holds `size` bytes (contract above) for the
-    // duration of the call.
-    let (state, ctx, input) = unsafe {
+    // SAFETY: `file` is an open file of the proc file (contract above); `buf`
+    // holds `size` bytes for the duration of the call.
+    let (data, ctx, input) = unsafe {
         (
-            &*bindings::rnetns_file_pde_data(file).cast::<T>(),
+            bindings::rnetns_file_pde_data(file)
+                .cast_const()
+                .cast::<T>(),
             WriteContext::from_raw(file),
             core::slice::from_raw_parts(buf.cast_const(), size),
         )
     };
     // SAFETY: as in `show`.
-    let attached = unsafe { pernet::Registration::<T>::attached_of(state) };
+    let (state, attached) = unsafe { pernet::Registration::<T>::attached_of(data) };
     match state.write(&ctx, attached, input) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
