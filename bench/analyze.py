@@ -18,6 +18,11 @@ Instructions: with --insn, the directories of the instruction-count boots
 executed instruction to a kernel symbol). Those figures are exact counts,
 not times: they come first, the timed figures are the second column.
 
+Skipped variants: on a kernel without BPF (the test kernels) the guest
+skips the eBPF peer in every boot and records why ("skip" records). With
+--smoke that run is complete without it (the table says it was skipped); a
+full run without it is incomplete, as with any missing variant.
+
 Exit status: 0 if the data are complete (targets may be missed), 1 if the
 benchmark broke (errors recorded, missing measurements, VM failure).
 """
@@ -100,6 +105,9 @@ class Data:
         self.env = next((r["data"] for r in self.records if r.get("stage") == "env"), {})
         self.end = next((r["data"] for r in self.records if r.get("stage") == "end"), None)
         self.errors = [r for r in self.records if r.get("stage") == "error"]
+        # Variants the guest could not run on its kernel: variant -> why.
+        self.skipped = {r.get("variant"): (r.get("data") or {}).get("reason", "")
+                        for r in self.records if r.get("stage") == "skip"}
 
     def stage(self, name, **kw):
         for r in self.records:
@@ -506,6 +514,9 @@ def insn_table(res, env, tg):
         return fmt(x["median"], digits) if x else "—"
 
     for v in INSN_VARIANTS:
+        if v in res.get("skipped", {}):
+            L.append(f"| {INSN_NAMES.get(v, v)} | skipped: kernel without BPF | | | | | | | | | |")
+            continue
         if not any(v in ins.get(p, {}) for p in PATHS):
             continue
         sp = [((ins.get(p, {}).get(v) or {}).get(k) or {}).get("spread") for p in PATHS
@@ -586,7 +597,9 @@ def table(res, tg, env, host, accel, mid, big):
     lab = " (TCG)" if tcg else ""
     L.append(f"## rnetns benchmarks ({env.get('mode', '?')} run)")
     L.append("")
-    L.append(f"Conditions: Linux {env.get('kernel', '?')} guest, {env.get('cpus', '?')} vCPUs, "
+    kv = env.get("kernel_variant")
+    L.append(f"Conditions: Linux {env.get('kernel', '?')}{f' ({kv} variant)' if kv else ''} guest, "
+             f"{env.get('cpus', '?')} vCPUs, "
              f"{round(env.get('mem_total_kb', 0) / 1048576, 1)} GiB, QEMU {accel}"
              f"{' (emulation: absolute times are emulated, not hardware figures; compare ratios)' if tcg else ''}, "
              f"clocksource {env.get('clocksource', '?')}; host {host.get('host_cpu_model', '?')}, "
@@ -594,6 +607,9 @@ def table(res, tg, env, host, accel, mid, big):
              f"{host.get('host_loadavg_after', '?')} after; {host.get('date', '?')}; "
              f"rnetns {host.get('git_commit', '?')[:12]}{' (src modified)' if host.get('git_dirty') else ''}.")
     L.append("Figures: median [min–max] over interleaved rounds; ratios are medians of per-round ratios.")
+    skipped = res.get("skipped", {})
+    if "ebpf" in skipped:
+        L.append(f"eBPF peer: skipped, kernel without BPF ({skipped['ebpf']}).")
     if env.get("clocksource") != "tsc":
         L.append(f"WARNING: the guest clock was {env.get('clocksource')}, not tsc: short times have "
                  "jiffy (4 ms) resolution and the direct hook timings are meaningless.")
@@ -607,6 +623,9 @@ def table(res, tg, env, host, accel, mid, big):
              f"| direct ns/hook call{lab} |")
     L.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for v in VARIANTS:
+        if v in skipped:
+            L.append(f"| {v} | skipped: kernel without BPF | | | | | | |")
+            continue
         row = [v]
         for p in PATHS:
             row.append(fmt_range(res["pps"][p][v]))
@@ -752,7 +771,8 @@ def plots(res, out, accel, mid, big):
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, p in zip(axes, PATHS):
-        bars(ax, VARIANTS, [res["pps"][p][v] for v in VARIANTS],
+        shown = [v for v in VARIANTS if v not in res.get("skipped", {})]
+        bars(ax, shown, [res["pps"][p][v] for v in shown],
              f"UDP {p}: packets/s at the receiver{lab}", "packets per second")
     fig.suptitle("Packet rate per variant (median, min–max over rounds)")
     fig.tight_layout()
@@ -760,7 +780,8 @@ def plots(res, out, accel, mid, big):
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(9, 4))
-    vs = ["rnetns", "ctwin", "nft", "ebpf"]
+    names = {"rnetns": "rnetns", "ctwin": "C twin", "nft": "nftables counter", "ebpf": "eBPF (netfilter link)"}
+    vs = [v for v in names if v not in res.get("skipped", {})]
     series = [("veth pps", lambda v: res["ns_per_hook_tcg"]["veth"][v]),
               ("loopback pps", lambda v: res["ns_per_hook_tcg"]["lo"][v]),
               ("direct hook timing", lambda v: res["hook_call_ns_tcg"][v])]
@@ -772,7 +793,7 @@ def plots(res, out, accel, mid, big):
         lo = [max(0, (med(s) or 0) - s["min"]) if s else 0 for s in sts]
         hi = [max(0, s["max"] - (med(s) or 0)) if s else 0 for s in sts]
         ax.bar(xs, meds, width, yerr=[lo, hi], capsize=3, label=name)
-    ax.set_xticks(range(len(vs)), ["rnetns", "C twin", "nftables counter", "eBPF (netfilter link)"])
+    ax.set_xticks(range(len(vs)), [names[v] for v in vs])
     ax.set_ylabel(f"ns per hook invocation{lab}")
     ax.set_title("Cost of one hook invocation (median, min–max over rounds)")
     ax.axhline(0, color="black", linewidth=0.5)
@@ -805,14 +826,15 @@ def plots(res, out, accel, mid, big):
     plt.close(fig)
 
 
-def completeness(d, res, mid, big):
-    """What is missing for a complete run."""
+def completeness(d, res, mid, big, skip=()):
+    """What is missing for a complete run; the variants in skip may be."""
     miss = []
+    variants = [v for v in VARIANTS if v not in skip]
     for p in PATHS:
-        for v in VARIANTS:
+        for v in variants:
             if not res["pps"][p][v]:
                 miss.append(f"pps {p} {v}")
-    for v in VARIANTS:
+    for v in variants:
         if v != "none" and not res["hook_call_ns_tcg"][v]:
             miss.append(f"hookbench {v}")
         if v != "none" and not res["hooks_saw_traffic"][v]:
@@ -876,20 +898,33 @@ def main():
     mid, big = int(env.get("mid", 1000)), int(env.get("big", 10000))
     res = analyse(d, mid, big, Path(a.raw).parent)
     insn_problems = []
+    skipped = dict(d.skipped)
     if a.insn:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import insn
         try:
             res["insn"], insn_problems = insn.analyse(a.insn)
+            for v, why in insn.skipped(a.insn).items():
+                skipped.setdefault(v, why)
         except (OSError, ValueError, KeyError) as e:
             res["insn"], insn_problems = {}, [f"instruction counts unreadable: {e}"]
         res["insn_boots"] = len(a.insn)
+    res["skipped"] = skipped
+    # A smoke run only checks that the benchmark works, on whatever kernel
+    # the test run boots: a variant that kernel cannot run may be missing.
+    # The full benchmark's figures need every variant.
+    allowed = skipped if a.smoke else {}
     tg = insn_targets(res) + targets(res, env, big, mid)
-    missing = completeness(d, res, mid, big) + insn_problems
+    for t in tg:
+        if "ebpf" in skipped and "eBPF" in t["target"] and t["value"] is None:
+            t["note"] = "eBPF peer skipped: kernel without BPF"
+    missing = [f"{v} variant skipped by the guest, kernel without BPF ({why}): a full run needs it "
+               f"(scripts/bench.sh --variant bench)" for v, why in skipped.items() if v not in allowed]
+    missing += completeness(d, res, mid, big, allowed) + insn_problems
     if a.insn:
         for p in PATHS:
             for v in INSN_VARIANTS:
-                if not insn_get(res, p, v, "total"):
+                if v not in allowed and not insn_get(res, p, v, "total"):
                     missing.append(f"instructions {p} {v}")
     broken = missing or d.errors or a.vm_exit != 0
 
@@ -899,7 +934,8 @@ def main():
         "date": host.get("date"),
         "complete": not broken,
         "conditions": {
-            "kernel": env.get("kernel"), "cpus": env.get("cpus"),
+            "kernel": env.get("kernel"), "kernel_variant": env.get("kernel_variant"),
+            "cpus": env.get("cpus"),
             "possible_cpus": env.get("possible_cpus"), "accel": a.accel, "kvm": a.accel == "KVM",
             "guest_mem_kb": env.get("mem_total_kb"), "clocksource": env.get("clocksource"),
             "guest_cmdline": env.get("cmdline"), "guest_cpu_model": env.get("cpu_model"),
@@ -916,6 +952,7 @@ def main():
         },
         "results": res,
         "targets": tg,
+        "skipped": skipped,
         "errors": [e.get("where", "") + ": " + e.get("msg", "") for e in d.errors],
         "missing": missing,
         "vm_exit": a.vm_exit,

@@ -144,6 +144,19 @@ def boot_records(directory):
     return recs
 
 
+def skipped(boot_dirs):
+    """The variants that the guest skipped in any of the boots (on a kernel
+    without BPF: the eBPF peer), with the reason it recorded."""
+    out = {}
+    for directory in boot_dirs:
+        with open(f"{directory}/raw.jsonl") as f:
+            for line in f:
+                r = json.loads(line)
+                if r.get("stage") == "skip":
+                    out.setdefault(r.get("variant"), (r.get("data") or {}).get("reason", ""))
+    return out
+
+
 def analyse(boot_dirs):
     """Instruction results of the instruction-count boots: each directory
     holds the plugin's insn.txt, the guest's raw.jsonl and its symbol dumps

@@ -16,7 +16,12 @@
 # five hook points, in each namespace that carries the traffic), ebpf (the
 # eBPF peer, bench/ebpf: a netfilter BPF program at the ten hook points of
 # each namespace that carries the traffic; packet path only). Variants are
-# measured round-robin, the order rotated every round. Traffic stays inside
+# measured round-robin, the order rotated every round. The eBPF peer needs
+# the bpf() system call with netfilter bpf_links and the kernel's BTF (the
+# bench kernel variant has them, the test kernels not): on a kernel without
+# them it is skipped in both boots, said in the output and recorded in
+# raw.jsonl (a "skip" record, and "ebpf":false in "env"); that is fine for
+# --smoke, and an error (non-zero exit) in a full run. Traffic stays inside
 # the guest: between two namespaces over a veth pair in 198.18.0.0/24 (the
 # benchmarking range of RFC 2544) and over loopback in a third one.
 set -euo pipefail
@@ -58,6 +63,7 @@ source "$(dirname "$0")/../bench/netns.sh"
 BASE_LIVE=${#BENCH_NS[@]}
 ERRORS=0
 HOLD_PID='' HOLD_N=0
+EBPF_SKIP=''   # why the eBPF peer cannot run on this kernel, if it cannot
 
 # jfield KEY JSON: the number KEY of a flat JSON object.
 jfield() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; }
@@ -207,7 +213,7 @@ clean_state() {
 		loaded "$m" && { rmmod "$m" || fail_step "clean" "rmmod $m failed"; }
 	done
 	nft_down
-	ebpf_down
+	[ -n "$EBPF_SKIP" ] || ebpf_down
 }
 
 # hold N: keep N more namespaces alive (one holder process).
@@ -252,7 +258,34 @@ trap cleanup EXIT
 
 # ---------------------------------------------------------------- set-up
 
-say "mode $mode: $(nproc) CPUs, kernel $(uname -r), clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+say "mode $mode: $(nproc) CPUs, kernel $(uname -r) (${RNETNS_VARIANT:-?} variant), clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+
+# Can the eBPF peer run? It needs the kernel's BTF (its program reads
+# skb->len through CO-RE, and the verifier types a netfilter program's
+# context from it) and the bpf() system call (the kernel then makes
+# /sys/fs/bpf, bpffs's mount point) with netfilter bpf_links
+# (bpf_nf_link_attach(); __x64_sys_bpf would not tell, as without
+# CONFIG_BPF_SYSCALL it is the -ENOSYS stub). /proc/kallsyms is read last,
+# only if the rest is there: on a debug kernel under TCG one read takes
+# seconds.
+[ -r /sys/kernel/btf/vmlinux ] || EBPF_SKIP="no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)"
+[ -d /sys/fs/bpf ] || EBPF_SKIP="${EBPF_SKIP:+$EBPF_SKIP, }no /sys/fs/bpf (CONFIG_BPF_SYSCALL)"
+if [ -z "$EBPF_SKIP" ] && ! grep -q ' bpf_nf_link_attach$' /proc/kallsyms; then
+	EBPF_SKIP="no bpf_nf_link_attach in /proc/kallsyms (CONFIG_NETFILTER_BPF_LINK)"
+fi
+VARIANTS=(none rnetns ctwin nft ebpf)
+INSN_VARIANTS=(none rnetns rnetns-off ctwin nft ebpf)
+if [ -n "$EBPF_SKIP" ]; then
+	VARIANTS=(none rnetns ctwin nft)
+	INSN_VARIANTS=(none rnetns rnetns-off ctwin nft)
+	printf '{"stage":"skip","variant":"ebpf","data":{"reason":%s}}\n' \
+		"$(json_str "$EBPF_SKIP")" >>"$RAW"
+	if [ "$mode" = smoke ]; then
+		say "eBPF peer: SKIPPED, kernel without BPF ($EBPF_SKIP); every other variant and step runs"
+	else
+		fail_step "ebpf" "kernel without BPF ($EBPF_SKIP): a full run needs the eBPF peer (the bench kernel variant)"
+	fi
+fi
 # The per-user namespace limit scales with guest memory; the largest stage
 # needs more than a 2 GiB guest gets by default.
 echo 1000000 >/proc/sys/user/max_net_namespaces
@@ -280,7 +313,8 @@ rec '"stage":"netns_count"' 60 netns-count
 		"$LOAD_ROUNDS" "$BIG_LOAD_ROUNDS" "$MID" "$BIG" "$PROC_READS"
 	printf '"insn":%s,"insn_rounds":%s,"insn_packets":%s,"insn_reads":%s,' \
 		"$([ "$insn" = 1 ] && echo true || echo false)" "$INSN_ROUNDS" "$INSN_PACKETS" "$INSN_READS"
-	printf '"hookbench_calls":%s}}\n' "$HB_CALLS"
+	printf '"hookbench_calls":%s,"kernel_variant":%s,"ebpf":%s}}\n' "$HB_CALLS" \
+		"$(json_str "${RNETNS_VARIANT:-}")" "$([ -z "$EBPF_SKIP" ] && echo true || echo false)"
 } >>"$RAW"
 
 # ---------------------------------------------------------------- instructions
@@ -291,7 +325,6 @@ rec '"stage":"netns_count"' 60 netns-count
 # move), so that bench/insn.py can attribute every instruction.
 insn_stage() {
 	local label=0 r v m f syms
-	INSN_VARIANTS=(none rnetns rnetns-off ctwin nft ebpf)
 	grep -v '\[' /proc/kallsyms >"$OUT/kallsyms-vmlinux.txt"
 	say "instructions: $INSN_ROUNDS rounds of ${INSN_VARIANTS[*]}; $INSN_PACKETS datagrams per path, $INSN_READS reads of the proc file"
 	window() { # META ARGS...: the tool step ARGS in the next window
@@ -357,9 +390,9 @@ hook_packets() {
 	esac
 }
 
-say "packet path: $PPS_ROUNDS rounds of none, rnetns, ctwin, nft, ebpf; ${PPS_SECS}s per measurement"
+say "packet path: $PPS_ROUNDS rounds of ${VARIANTS[*]}; ${PPS_SECS}s per measurement"
 for ((r = 0; r < PPS_ROUNDS; r++)); do
-	for v in $(rotate "$r" none rnetns ctwin nft ebpf); do
+	for v in $(rotate "$r" "${VARIANTS[@]}"); do
 		m="\"variant\":\"$v\",\"round\":$r"
 		up "$v" || { clean_state; continue; }
 		pps "\"stage\":\"pps\",\"path\":\"veth\",$m" A B 198.18.0.2

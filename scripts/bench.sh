@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The rnetns benchmarks: rnetns against no module, its C twin (bench/ctwin),
 # an nftables counter rule and an eBPF peer (bench/ebpf), variants
-# interleaved round-robin in each boot of the benchmark kernel (the test
-# kernel plus BPF and BTF: the "bench" variant,
+# interleaved round-robin in each boot of the benchmark kernel (by default,
+# see --variant: the test kernel plus BPF and BTF, the "bench" variant,
 # scripts/config/bench.config). Builds what it needs (rnetns.ko, the C twin,
 # the hook timer bench/hookbench, the eBPF peer, the guest tool bench/tool,
 # the QEMU plugin bench/insncount), then boots:
@@ -14,11 +14,20 @@
 # then prints the table and writes bench.json, table.md and PNG plots
 # (bench/analyze.py, bench/insn.py).
 #
-# Usage: scripts/bench.sh [--smoke] [--out DIR]
-#   --smoke    a tiny run (small counts, every variant and step) that only
-#              checks that the benchmark works end to end; results/smoke/
-#   --out DIR  where to write (default results/bench-YYYYmmdd-HHMMSS/, and
-#              results/latest points to it)
+# Usage: scripts/bench.sh [--smoke] [--variant V] [--out DIR]
+#   --smoke      a tiny run (small counts, every step, every variant the
+#                kernel can run) that only checks that the benchmark works
+#                end to end (its figures are not judged); results/smoke/
+#   --variant V  the kernel variant of $RNETNS_KERNEL to build the modules
+#                against and boot: bench (default; the only one with BPF
+#                and BTF, which the eBPF peer needs), or normal, debug, up.
+#                On a kernel without BPF the guest skips the eBPF peer, and
+#                says so: fine for --smoke (the test run's smoke run is
+#                RNETNS_KERNEL=7.2 scripts/bench.sh --smoke --variant debug,
+#                on a kernel its tests boot anyway), refused for a full run,
+#                whose figures need the peer
+#   --out DIR    where to write (default results/bench-YYYYmmdd-HHMMSS/, and
+#                results/latest points to it)
 #
 # Exit status: 0 when the benchmark ran, whatever the numbers; non-zero only
 # when the benchmark itself broke (build, VM, a step, missing data, kernel
@@ -26,16 +35,21 @@
 source "$(dirname "$0")/lib.sh"
 cd "$RNETNS_TOP" || exit 1
 
-mode=full out=
+mode=full out= variant=bench
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) mode=smoke ;;
 	--out) out=$2; shift ;;
+	--variant) [ $# -ge 2 ] || die "bench.sh: --variant needs a value"; variant=$2; shift ;;
 	-h | --help) sed -n '2,/^source/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "bench.sh: unknown option '$1' (see --help)" ;;
 	esac
 	shift
 done
+case $variant in
+normal | debug | up | bench) ;;
+*) die "bench.sh: unknown kernel variant '$variant' (bench, normal, debug or up)" ;;
+esac
 
 stamp=$(date +%Y%m%d-%H%M%S)
 if [ -z "$out" ]; then
@@ -51,7 +65,20 @@ out=$(cd "$out" && pwd)
 PY=/usr/bin/python3   # Debian's, where python3-matplotlib installs
 start=$(date +%s)
 
-"$RNETNS_TOP/scripts/setup.sh" "$RNETNS_KERNEL:bench"
+"$RNETNS_TOP/scripts/setup.sh" "$RNETNS_KERNEL:$variant"
+# The eBPF peer needs the bpf() system call, netfilter bpf_links and vmlinux
+# BTF (the guest checks again, and skips the peer without them): a full run
+# without it would spend its boots on figures that are incomplete.
+kconfig=$(rnetns_kdir "$variant")/.config
+has_bpf=1
+for c in BPF_SYSCALL NETFILTER_BPF_LINK DEBUG_INFO_BTF; do
+	grep -qx "CONFIG_$c=y" "$kconfig" || has_bpf=0
+done
+if [ "$has_bpf" = 0 ]; then
+	[ "$mode" = smoke ] ||
+		die "bench.sh: the $RNETNS_KERNEL $variant kernel has no BPF or BTF, which the eBPF peer needs: a full run needs --variant bench (or use --smoke)"
+	log "the $RNETNS_KERNEL $variant kernel has no BPF or BTF: the guest will skip the eBPF peer (smoke run)"
+fi
 
 log "building rnetns.ko, the C twin, the hook timer, the eBPF peer and the guest tool"
 build() {
@@ -62,9 +89,9 @@ build() {
 		die "building $what failed; full log: $logf"
 	}
 }
-ko=$("$RNETNS_TOP/scripts/build-module.sh" bench rnetns) || die "building rnetns failed"
-ctwin=$("$RNETNS_TOP/scripts/build-module.sh" bench ctwin) || die "building the C twin failed"
-hookbench=$("$RNETNS_TOP/scripts/build-module.sh" bench hookbench) || die "building the hook timer failed"
+ko=$("$RNETNS_TOP/scripts/build-module.sh" "$variant" rnetns) || die "building rnetns failed"
+ctwin=$("$RNETNS_TOP/scripts/build-module.sh" "$variant" ctwin) || die "building the C twin failed"
+hookbench=$("$RNETNS_TOP/scripts/build-module.sh" "$variant" hookbench) || die "building the hook timer failed"
 tool_dir=$RNETNS_CACHE/bench-tools
 build tool env CARGO_TARGET_DIR="$tool_dir/target" \
 	cargo build --release --locked --manifest-path bench/tool/Cargo.toml
@@ -72,6 +99,9 @@ tool=$tool_dir/target/release/rnetns-bench
 build plugin env CARGO_TARGET_DIR="$tool_dir/insncount" \
 	cargo build --release --locked --manifest-path bench/insncount/Cargo.toml
 plugin=$tool_dir/insncount/release/librnetns_insncount.so
+# Built whatever the kernel: it needs no kernel to build (libbpf, clang
+# -target bpf), takes seconds, and keeps the peer compiling when the guest
+# skips it.
 build ebpf make -C bench/ebpf O="$tool_dir/ebpf" CLANG="clang$RNETNS_LLVM"
 ebpf_loader=$tool_dir/ebpf/rnetns-ebpf ebpf_obj=$tool_dir/ebpf/rnetns_count.bpf.o
 
@@ -103,9 +133,9 @@ guest_args=()
 [ "$mode" = smoke ] && guest_args+=(--smoke)
 vm_timeout=2400
 [ "$mode" = smoke ] && vm_timeout=600
-log "running the $mode benchmark in the VM (2 CPUs, 4 GiB, TSC clock); guest output follows"
+log "running the $mode benchmark in the VM ($RNETNS_KERNEL $variant kernel, 2 CPUs, 4 GiB, TSC clock); guest output follows"
 vm_rc=0
-"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --variant bench --smp 2 --mem 4G --timeout "$vm_timeout" \
+"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --variant "$variant" --smp 2 --mem 4G --timeout "$vm_timeout" \
 	--append "tsc=reliable tsc_early_khz=$tsc_khz" \
 	--scratch "$scratch" -- scripts/bench-guest.sh "${guest_args[@]}" \
 	"$tool" "$ko" "$ctwin" "$hookbench" "$ebpf_loader" "$ebpf_obj" 2>&1 | tee "$out/vm.log" || vm_rc=$?
@@ -125,7 +155,7 @@ for ((b = 0; b < boots; b++)); do
 	iscratch=$(mktemp -d /tmp/rnetns-insn.XXXXXX)
 	log "instruction-count boot $((b + 1))/$boots (1 vCPU, -icount, plugin bench/insncount); guest output follows"
 	rc=0
-	"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --variant bench --smp 1 --mem 2G --icount \
+	"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --variant "$variant" --smp 1 --mem 2G --icount \
 		--timeout "$vm_timeout" --plugin "$plugin,out=$iscratch/insn.txt" \
 		--scratch "$iscratch" -- scripts/bench-guest.sh --insn "${guest_args[@]}" \
 		"$tool" "$ko" "$ctwin" "$hookbench" "$ebpf_loader" "$ebpf_obj" 2>&1 | tee "$out/vm-insn$b.log" || rc=$?
