@@ -6,13 +6,15 @@
 # reaches Kbuild.
 # Usage: scripts/build-module.sh [VARIANT [MODULE]]
 #   VARIANT  normal (default), debug, up, bench or prep (compile only)
-#   MODULE   rnetns (default), or a benchmark module: ctwin, hookbench
+#   MODULE   rnetns (default), a benchmark module (ctwin, hookbench) or the
+#            test-only hang (tests/hang, for tests/hang-check.sh)
 source "$(dirname "$0")/lib.sh"
 variant=${1:-normal} module=${2:-rnetns}
 case $module in
 rnetns) sub=. ko=rnetns.ko ;;
 ctwin | hookbench) sub=bench/$module ko=rnetns_$module.ko ;;
-*) die "build-module.sh: unknown module '$module' (rnetns, ctwin or hookbench)" ;;
+hang) sub=tests/hang ko=rnetns_hang.ko ;;
+*) die "build-module.sh: unknown module '$module' (rnetns, ctwin, hookbench or hang)" ;;
 esac
 kdir=$(rnetns_kdir "$variant")
 [ -f "$kdir/.rnetns-built" ] || die "no $RNETNS_KERNEL $variant kernel at $kdir: run scripts/setup.sh $RNETNS_KERNEL:$variant"

@@ -78,7 +78,11 @@ def main():
     a = ap.parse_args()
     passed = failed = skipped = 0
     failures = []
-    why = {3: "kernel log scan found reports", 125: "guest crashed or timed out"}
+    why = {
+        3: "kernel log scan found reports",
+        124: "guest hung (qemu/run dumped its tasks)",
+        125: "guest died without a status",
+    }
     for doc in a.docs:
         label, _, rest = doc.partition("=")
         path, sep, vm_exit = rest.rpartition(":") if rest.count(":") else (rest, "", "")
