@@ -22,10 +22,11 @@
 #                against and boot: bench (default; the only one with BPF
 #                and BTF, which the eBPF peer needs), or normal, debug, up.
 #                On a kernel without BPF the guest skips the eBPF peer, and
-#                says so: fine for --smoke (the test run's smoke run is
+#                says so: fine for --smoke (for example
 #                RNETNS_KERNEL=7.2 scripts/bench.sh --smoke --variant debug,
-#                on a kernel its tests boot anyway), refused for a full run,
-#                whose figures need the peer
+#                on the kernel the default test run boots; the test
+#                command's own smoke run, in --all, uses bench), refused
+#                for a full run, whose figures need the peer
 #   --out DIR    where to write (default results/bench-YYYYmmdd-HHMMSS/, and
 #                results/latest points to it)
 #

@@ -47,13 +47,11 @@ done < <(cat "${frags[@]}" | sed -nE 's/^(CONFIG_[A-Za-z0-9_]+)=.*/\1 &/p; s/^# 
 mk rustavailable >"$RNETNS_LOGS/rustavailable.log" 2>&1 ||
 	die "Rust is not available for the kernel build: $(cat "$RNETNS_LOGS/rustavailable.log")"
 
-if [ "$variant" = prep ]; then
-	rnetns_stage "modules_prepare ($name)" "$RNETNS_LOGS/kernel-$name-build.log" \
-		mk -j"$(nproc)" modules_prepare
-else
-	rnetns_stage "kernel build ($name)" "$RNETNS_LOGS/kernel-$name-build.log" \
-		mk -j"$(nproc)"
-fi
+# A prep tree stops at modules_prepare: headers, scripts and rust/.
+target=()
+[ "$variant" != prep ] || target=(modules_prepare)
+rnetns_stage "kernel build ($name${target:+, ${target[*]}})" "$RNETNS_LOGS/kernel-$name-build.log" \
+	mk -j"$(nproc)" "${target[@]}"
 touch "$kdir/.rnetns-built"
 # Builds of this variant for older fragments or toolchains are superseded.
 for old in "$(dirname "$kdir")/$name"-*; do

@@ -112,7 +112,6 @@ rnetns_kdir() {
 	local variant=${1:-normal} k=${2:-$RNETNS_KERNEL} key frags
 	frags=$(rnetns_fragments "$variant" "$k") || exit 1
 	key=$({
-		[ "$variant" != prep ] || echo prep
 		echo "$k"
 		rnetns_kpkg_version "$k"
 		while IFS= read -r f; do cat "$f"; done <<<"$frags"

@@ -4,8 +4,8 @@
 # checks (format, lints and docs against each kernel, unsafe confinement,
 # install, clone location), checks that a deliberate hang is reported, then
 # boots QEMU once per kernel of the matrix and runs the KTAP tests in each,
-# the tracing tests in guests of their own, and last the benchmark's smoke
-# run (that it works, not how fast). Prints "N passed, N failed" as the
+# the tracing tests in guests of their own, and in --all last the
+# benchmark's smoke run (that it works, not how fast). Prints "N passed, N failed" as the
 # last line; exits non-zero if anything failed.
 #
 # The default run fits CI's 90 minutes from nothing on a slow machine (one
@@ -125,7 +125,6 @@ if [ ${#checks[@]} -gt 0 ]; then
 		bash tests/host-checks.sh | tee "$results/host.ktap" || true # counted below
 	summary+=("host=$results/host.ktap")
 fi
-
 
 if [ -n "$hang_pid" ]; then
 	wait "$hang_pid" || true # counted below
