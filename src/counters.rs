@@ -209,12 +209,12 @@ impl Counters {
     }
 
     /// Makes every counter start again from zero. Sleeps on the mutex; the
-    /// first reset allocates the baselines and fails with `ENOMEM`,
-    /// changing nothing, if it cannot.
+    /// first reset allocates the baselines (charged to the writer's memory
+    /// cgroup) and fails with `ENOMEM`, changing nothing, if it cannot.
     pub(crate) fn reset(&self) -> Result {
         let mut base = self.baselines.lock();
         if base.len() < POINTS {
-            *base = KVec::from_elem(Totals::default(), POINTS, GFP_KERNEL)?;
+            *base = KVec::from_elem(Totals::default(), POINTS, GFP_KERNEL_ACCOUNT)?;
         }
         for (i, b) in base.iter_mut().enumerate() {
             *b = self.pcpu.fold(i);

@@ -10,7 +10,7 @@ use crate::{
     ext::{
         compat,
         net::Net,
-        netfilter::{point, HookOps, HookSet, NetHooks, Observe, SkBuff},
+        netfilter::{point, HookOps, HookSet, HookStatus, NetHooks, Observe, SkBuff},
         percpu::Totals,
         pernet::{self, Operations, PreExit},
         proc::{seq_print, NetFile, NetShow, ProcFile, SeqFile, WriteContext},
@@ -106,6 +106,18 @@ impl Observe for NetState {
         HOOKS.get()
     }
 
+    /// Says once, in the kernel log, which hook points of the namespace
+    /// netfilter refused, and why: the proc file's `refused` line says it
+    /// too, for as long as it holds.
+    fn refused(&self, _net: &Net, status: &HookStatus) {
+        pr_warn!(
+            "namespace {}: netfilter refused the hooks at {}; counting at {}; a write of hooks= to its /proc/net/rnetns tries again\n",
+            self.inum,
+            Refused(status),
+            Hooks(status.registered())
+        );
+    }
+
     #[inline(always)]
     fn observe(&self, index: usize, skb: &SkBuff) {
         self.counters.count(index, skb);
@@ -121,7 +133,8 @@ impl NetShow for NetState {
     /// Fails with `EAGAIN` while the namespace is being set up (the module
     /// is loading) and with `ENODEV` once its teardown has begun.
     fn show(&self, net: &Net, attached: Result<&Self::Attached>, m: &SeqFile) -> Result {
-        let counted = attached?.0.get();
+        let status = attached?.0.status();
+        let counted = status.registered();
         seq_print!(m, "inum {}\n", self.inum);
         seq_print!(m, "cookie {}\n", self.cookie);
         seq_print!(m, "init_net {}\n", u8::from(net.is_init_net()));
@@ -132,6 +145,7 @@ impl NetShow for NetState {
             time::boottime_ns().saturating_sub(self.created_ns) / 1_000_000
         );
         seq_print!(m, "hooks {}\n", Hooks(counted));
+        seq_print!(m, "refused {}\n", Refused(&status));
         seq_print!(m, "family hook packets bytes\n");
         self.counters.read(counted, |index, totals| {
             seq_print!(m, "{}\n", Row { index, totals });
@@ -141,14 +155,16 @@ impl NetShow for NetState {
 
     /// A [`Command`] (with or without a trailing newline): `reset` zeroes
     /// this namespace's counters, `hooks=SELECTION` makes SELECTION the
-    /// hook points counted (registering and unregistering hooks). Both need
-    /// `CAP_NET_ADMIN` over the namespace's owning user namespace, for the
-    /// opener and the writer (else `EPERM`). Then, whatever the input, a
-    /// write fails with `EAGAIN` while the namespace is being set up (the
-    /// module is loading) and with `ENODEV` once its teardown has begun.
-    /// Anything else fails with `EINVAL` and changes nothing; so does a
-    /// `hooks=` that netfilter cannot register (its error, for example
-    /// `E2BIG` when a hook table is full).
+    /// hook points counted (registering and unregistering hooks, and trying
+    /// the refused ones again). Both need `CAP_NET_ADMIN` over the
+    /// namespace's owning user namespace, for the opener and the writer
+    /// (else `EPERM`). Then, whatever the input, a write fails with
+    /// `EAGAIN` while the namespace is being set up (the module is loading)
+    /// and with `ENODEV` once its teardown has begun. Anything else fails
+    /// with `EINVAL`. A write is all or nothing: when netfilter refuses a
+    /// hook point of a `hooks=` (`E2BIG` when its table is full), the write
+    /// fails with that error and what is counted stays as it was. Every
+    /// write is traced (`rnetns_write`) with its result.
     fn write(
         &self,
         ctx: &WriteContext<'_>,
@@ -165,7 +181,7 @@ impl NetShow for NetState {
                 })
             })
         };
-        trace::reset(
+        trace::write(
             self.inum,
             self.cookie,
             result.as_ref().map_or_else(|e| e.to_errno(), |()| 0),
@@ -207,6 +223,53 @@ struct Hooks(HookSet);
 impl compat::Display for Hooks {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         HookSelection::format(self.0, f)
+    }
+}
+
+/// The hook points netfilter refused, for the `refused` line and the log:
+/// `none`, or a comma-separated list of `FAMILY:HOOK=ERRNO` (`ERRNO` the
+/// error's name, such as `E2BIG`).
+struct Refused<'a>(&'a HookStatus);
+
+impl compat::Display for Refused<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut sep = "";
+        for (_, family, hook, e) in self.0.refused() {
+            write!(f, "{}{}:{}=", sep, family_name(family), hook_name(hook))?;
+            compat::Display::fmt(&ErrnoName(e), f)?;
+            sep = ",";
+        }
+        if sep.is_empty() {
+            f.write_str("none")?;
+        }
+        Ok(())
+    }
+}
+
+/// The name of an errno, as `errno(3)` and `<errno.h>` spell it, for the
+/// errors netfilter returns when it refuses a hook (and a few more), else
+/// its negative number. (The kernel's `errname()` needs
+/// `CONFIG_SYMBOLIC_ERRNAME`, which kernels may not have.)
+pub(crate) struct ErrnoName(pub(crate) Error);
+
+impl compat::Display for ErrnoName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let known = [
+            (E2BIG, "E2BIG"),
+            (ENOMEM, "ENOMEM"),
+            (EBUSY, "EBUSY"),
+            (EEXIST, "EEXIST"),
+            (EINVAL, "EINVAL"),
+            (ENOENT, "ENOENT"),
+            (EPERM, "EPERM"),
+            (ENODEV, "ENODEV"),
+            (ENOSPC, "ENOSPC"),
+            (EAGAIN, "EAGAIN"),
+        ];
+        match known.iter().find(|(e, _)| *e == self.0) {
+            Some((_, name)) => f.write_str(name),
+            None => write!(f, "{}", self.0.to_errno()),
+        }
     }
 }
 

@@ -20,7 +20,7 @@ mod tests {
             netfilter::{Family, HookPoint, HookSet},
             percpu::Totals,
         },
-        netns::{Command, Row},
+        netns::{Command, ErrnoName, Row},
     };
     use core::fmt::Write;
     use kernel::prelude::*;
@@ -173,6 +173,26 @@ mod tests {
         };
         assert!(b.write_fmt(fmt!("{}", row)).is_ok());
         assert_eq!(b.get(), b"ipv6 postrouting 18446744073709551615 0");
+    }
+
+    /// The errors netfilter refuses hooks with have their names; others
+    /// show as their number.
+    #[test]
+    fn errno_names() {
+        for (e, name) in [
+            (E2BIG, &b"E2BIG"[..]),
+            (ENOMEM, b"ENOMEM"),
+            (EBUSY, b"EBUSY"),
+        ] {
+            let mut b = Buf::new();
+            assert!(b.write_fmt(fmt!("{}", ErrnoName(e))).is_ok());
+            assert_eq!(b.get(), name);
+        }
+        let mut b = Buf::new();
+        assert!(b
+            .write_fmt(fmt!("{}", ErrnoName(Error::from_errno(-95))))
+            .is_ok());
+        assert_eq!(b.get(), b"-95");
     }
 
     /// Log lines show untrusted bytes escaped and cut at 64.

@@ -15,7 +15,7 @@ echo 8192 >$T/buffer_size_kb
 
 t_events() {
 	local e
-	for e in rnetns_net_init rnetns_net_pre_exit rnetns_net_exit rnetns_reset; do
+	for e in rnetns_net_init rnetns_net_pre_exit rnetns_net_exit rnetns_write; do
 		[ -e $T/events/rnetns/$e/format ] || fail "no event $e" || return 1
 	done
 	ls $T/events/rnetns
@@ -265,17 +265,21 @@ t_histograms() {
 			"$(( $(field created $LIFEF) + $(field init_failed $LIFEF) ))"
 }
 
-t_reset_event() {
+t_write_event() {
+	# Every write to the file: reset, hooks= and one refused.
 	reset_tracing
-	echo 1 >$T/events/rnetns/rnetns_reset/enable
+	echo 1 >$T/events/rnetns/rnetns_write/enable
 	echo 1 >$T/tracing_on
 	echo reset >$PROCF
+	echo hooks=ipv4 >$PROCF
+	echo hooks=all >$PROCF
 	echo junk >$PROCF 2>/dev/null
 	echo 0 >$T/tracing_on
 	local inum
 	inum=$(inum /proc/self/ns/net)
-	grep -q "rnetns_reset: inum=$inum .* result=0" $T/trace &&
-		grep -q "rnetns_reset: inum=$inum .* result=-22" $T/trace || fail "reset events: $(grep rnetns_reset $T/trace)"
+	grep rnetns_write $T/trace
+	expect_eq "write events with result=0 / result=-22 (EINVAL)" \
+		"$(grep -c "rnetns_write: inum=$inum .* result=0$" $T/trace) $(grep -c "rnetns_write: inum=$inum .* result=-22$" $T/trace)" "3 1"
 }
 
 ktap_plan 12
@@ -290,5 +294,5 @@ run_test "kprobes/kretprobe on rnetns_trace_net_* fire once per namespace, with 
 run_test "scripts/trace.sh's profile: setup_net/cleanup_net tables with rnetns's rows, and the PNG" t_profile
 run_test "trace-cmd record -p function_graph -g setup_net -e rnetns shows the event" t_trace_cmd
 run_test "lifecycle histograms add up to the namespaces made and destroyed" t_histograms
-run_test "reset writes are traced with their result" t_reset_event
+run_test "writes (reset, hooks=, refused) are traced with their result" t_write_event
 ktap_finish

@@ -19,8 +19,11 @@
 #include "helpers.h"
 
 /*
- * Offsets computed by the C compiler, for the packet path's inline
- * net_generic() (bindgen cannot lay out struct net on every kernel).
+ * The offset of ptr in struct net_generic, for the packet path's inline
+ * net_generic(). bindgen's libclang evaluates this, not the compiler that
+ * built the kernel (gcc, for Debian's): Net::publish_generic_layout()
+ * checks it against rnetns_net_generic_ptr_offset() before any hook can
+ * use it. The offset of gen in struct net, which depends on the layout of
+ * everything before it, is only taken from C (rnetns_net_gen_offset()).
  */
-const size_t RNETNS_CONST_NET_GEN = offsetof(struct net, gen);
 const size_t RNETNS_CONST_NET_GENERIC_PTR = offsetof(struct net_generic, ptr);

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * One-line wrappers for static inline kernel helpers that Rust cannot call,
- * in the manner of the kernel's rust/helpers/. No logic lives here.
+ * in the manner of the kernel's rust/helpers/, and the offsets of the
+ * fields that the packet path reads inline, as the compiler that built the
+ * kernel lays them out. No logic lives here.
  */
 #include <linux/cpumask.h>
 #include <linux/fs.h>
+#include <linux/gfp.h>
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -65,9 +68,11 @@ u64 rnetns_ktime_get_boot_ns(void)
 	return ktime_get_boottime_ns();
 }
 
+/* Charged to the memory cgroup of the caller, as the namespace's own. */
 void *rnetns_alloc_percpu(size_t size, size_t align)
 {
-	return (void *)(__force unsigned long)__alloc_percpu(size, align);
+	return (void *)(__force unsigned long)__alloc_percpu_gfp(size, align,
+								 GFP_KERNEL_ACCOUNT);
 }
 
 void *rnetns_per_cpu_ptr(void *ptr, int cpu)
@@ -93,4 +98,14 @@ void rnetns_this_cpu_add_u64(u64 *pcp, u64 val)
 u64 rnetns_ktime_get_ns(void)
 {
 	return ktime_get_ns();
+}
+
+size_t rnetns_net_gen_offset(void)
+{
+	return offsetof(struct net, gen);
+}
+
+size_t rnetns_net_generic_ptr_offset(void)
+{
+	return offsetof(struct net_generic, ptr);
 }

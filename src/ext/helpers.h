@@ -30,6 +30,8 @@ unsigned int rnetns_next_possible_cpu(int prev);
 unsigned int rnetns_nr_cpu_ids(void);
 void rnetns_this_cpu_add_u64(u64 *pcp, u64 val);
 u64 rnetns_ktime_get_ns(void);
+size_t rnetns_net_gen_offset(void);
+size_t rnetns_net_generic_ptr_offset(void);
 
 /*
  * Traceable entry points (src/ext/entry.c) and what they call: the entry
@@ -50,6 +52,6 @@ RNETNS_PERNET_DECLARE(void, rnetns_net, exit);
 void rnetns_trace_net_init(u32 inum, u64 cookie, u64 duration_ns, int result);
 void rnetns_trace_net_pre_exit(u32 inum, u64 cookie, u64 lifetime_ns);
 void rnetns_trace_net_exit(u32 inum, u64 cookie, u64 duration_ns);
-void rnetns_trace_reset(u32 inum, u64 cookie, int result);
+void rnetns_trace_write(u32 inum, u64 cookie, int result);
 
 #endif /* RNETNS_HELPERS_H */

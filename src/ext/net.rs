@@ -5,8 +5,16 @@
 //! C header: [`include/net/net_namespace.h`](srctree/include/net/net_namespace.h)
 
 use super::bindings;
-use core::ffi::c_void;
-use kernel::types::Opaque;
+use core::{
+    ffi::c_void,
+    sync::atomic::{AtomicUsize, Ordering},
+};
+use kernel::{prelude::*, types::Opaque};
+
+/// The offset of `gen` in `struct net`, from the C compiler that built the
+/// kernel (`rnetns_net_gen_offset()`), for [`Net::generic_rcu`]: 0 until
+/// [`Net::publish_generic_layout`] stores it.
+static NET_GEN_OFFSET: AtomicUsize = AtomicUsize::new(0);
 
 /// A network namespace.
 ///
@@ -46,27 +54,63 @@ impl Net {
     ///
     /// # Safety
     ///
-    /// The caller must be in an RCU read-side critical section, and `id`
-    /// must be the id of pernet operations whose `init` has run for this
-    /// namespace (so that its array has slot `id`).
+    /// The caller must be in an RCU read-side critical section, `id` must
+    /// be the id of pernet operations whose `init` has run for this
+    /// namespace (so that its array has slot `id`), and
+    /// [`Net::publish_generic_layout`] must have succeeded before the
+    /// caller was made reachable (a netfilter hook registered after it).
     #[inline(always)]
     pub(crate) unsafe fn generic_rcu(&self, id: u32) -> *mut c_void {
         // `net->gen` is RCU-protected: loaded once with a volatile load, as
-        // `rcu_dereference()` does (without its lockdep check). The offsets
-        // are the C compiler's (`bindings_helper.h`): bindgen cannot lay
-        // out `struct net` on every kernel.
+        // `rcu_dereference()` does (without its lockdep check). Its offset is
+        // the C compiler's, published before the hook was registered (one
+        // load from a static, no call); the offset of `ptr` is bindgen's,
+        // checked against the C compiler's by the same publication.
         // SAFETY: the namespace is allocated (type invariant) and `gen` is at
-        // that offset in it; the caller holds the RCU read lock, so the array
-        // `gen` points to stays allocated, and it has slot `id` (contract).
+        // that offset in it (published: caller's contract); the caller holds
+        // the RCU read lock, so the array `gen` points to stays allocated,
+        // and it has slot `id` (contract).
         unsafe {
             let net = self.as_raw().cast::<u8>();
             let gen = core::ptr::read_volatile(
-                net.add(bindings::RNETNS_CONST_NET_GEN).cast::<*const u8>(),
+                net.add(NET_GEN_OFFSET.load(Ordering::Relaxed))
+                    .cast::<*const u8>(),
             );
             *gen.add(bindings::RNETNS_CONST_NET_GENERIC_PTR)
                 .cast::<*mut c_void>()
                 .add(id as usize)
         }
+    }
+
+    /// Publishes, for [`Net::generic_rcu`], the offset of `gen` in `struct
+    /// net` that the C compiler which built the kernel gives it (bindgen's
+    /// libclang need not lay out `struct net` as gcc does), and checks that
+    /// the offset of `ptr` in `struct net_generic` that bindgen computed is
+    /// the C compiler's. On a mismatch it says so in the kernel log and
+    /// fails with `EINVAL`: nothing may then read a namespace's
+    /// `net_generic` array inline. Call it before registering anything
+    /// that calls [`Net::generic_rcu`]; calling it again publishes the same
+    /// value. May be called from any context.
+    pub(crate) fn publish_generic_layout() -> Result {
+        // SAFETY: the helpers only return `offsetof()` values.
+        let (gen, ptr) = unsafe {
+            (
+                bindings::rnetns_net_gen_offset(),
+                bindings::rnetns_net_generic_ptr_offset(),
+            )
+        };
+        if ptr != bindings::RNETNS_CONST_NET_GENERIC_PTR {
+            pr_err!(
+                "struct net_generic: bindgen puts ptr at offset {}, the kernel's C compiler at {}; refusing to read it\n",
+                bindings::RNETNS_CONST_NET_GENERIC_PTR,
+                ptr
+            );
+            return Err(EINVAL);
+        }
+        // Ordered before the hooks' loads as the pernet id is: netfilter
+        // publishes a hook registered after this with a release store.
+        NET_GEN_OFFSET.store(gen, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The namespace's inode number, as `stat -L /proc/<pid>/ns/net` shows.

@@ -208,6 +208,13 @@ pub(crate) trait Observe: pernet::Operations {
     /// is attached; [`NetHooks::set`] changes them afterwards.
     fn hook_set(&self) -> HookSet;
 
+    /// Called once when the state is attached if netfilter refused some of
+    /// the hook points of [`Observe::hook_set`] (`status` says which, and
+    /// why): the state is attached all the same, with the others
+    /// registered, and [`NetHooks::set`] retries the refused ones. May
+    /// sleep; the default does nothing.
+    fn refused(&self, _net: &Net, _status: &HookStatus) {}
+
     /// Looks at one packet crossing the hook point of index `index` (see
     /// [`point`]) in this state's namespace.
     ///
@@ -231,7 +238,8 @@ unsafe extern "C" fn hook<T: Observe>(
 ) -> u32 {
     // SAFETY: netfilter passes a valid state whose namespace (alive for the
     // call) is the one the hook is registered in, under the RCU read lock,
-    // and a packet it owns; a `NetHooks<T>` registered the hook there.
+    // and a packet it owns; a `NetHooks<T>` registered the hook there, after
+    // publishing the `net_generic` layout.
     unsafe {
         let net = Net::from_raw((*state).net);
         pernet::Registration::<T>::state_rcu(net).observe(priv_ as usize, &*skb.cast::<SkBuff>());
@@ -292,16 +300,63 @@ impl<T: Observe> HookOps<T> {
     }
 }
 
+/// What a [`NetHooks`] has registered, and which of the hook points it was
+/// asked for netfilter refused, with netfilter's error for each.
+///
+/// # Invariants
+///
+/// `refused[i]` is `Some` only for points `i` not in `registered`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HookStatus {
+    /// The ops registered: the hook points observed.
+    registered: HookSet,
+    /// For each hook point asked for and not registered, netfilter's error.
+    refused: [Option<Error>; POINTS],
+}
+
+impl HookStatus {
+    /// Nothing registered, nothing refused.
+    const EMPTY: Self = Self {
+        registered: HookSet::NONE,
+        refused: [None; POINTS],
+    };
+
+    /// The hook points registered, which the hooks observe.
+    pub(crate) fn registered(&self) -> HookSet {
+        self.registered
+    }
+
+    /// The refused hook points with their indices and netfilter's errors,
+    /// in index order.
+    pub(crate) fn refused(&self) -> impl Iterator<Item = (usize, Family, HookPoint, Error)> + '_ {
+        self.refused.iter().enumerate().filter_map(|(i, e)| {
+            let (f, h) = point(i);
+            e.map(|e| (i, f, h, e))
+        })
+    }
+
+    /// The first error of [`HookStatus::refused`], if any.
+    fn first_error(&self) -> Option<Error> {
+        self.refused.iter().find_map(|e| *e)
+    }
+}
+
 /// The hooks of a namespace's state, registered in its namespace: an
 /// [`Attachment`] of [`pernet`] state that implements [`Observe`].
 ///
 /// The state's [`Observe::hook_set`] is registered when the state is
-/// attached; [`NetHooks::set`] changes what is registered at run time (from
-/// a proc file's `write`, through [`pernet::Registration::attached_of`]);
-/// `pre_exit` unregisters everything and closes the switch, so that nothing
-/// can be registered again (the netns core waits for a grace period before
-/// the state goes); dropping hooks still registered unregisters them and
-/// waits for a grace period itself.
+/// attached, one hook point at a time: a hook point that netfilter refuses
+/// (its table in the namespace is full: `E2BIG`; it is out of memory) is
+/// left out and recorded as refused ([`NetHooks::status`]), the state
+/// attaches with the others and is told once ([`Observe::refused`]), so
+/// that no namespace can make another's set-up (or the module's load) fail.
+/// [`NetHooks::set`] changes what is registered at run time (from a proc
+/// file's `write`, through [`pernet::Registration::attached_of`]), and
+/// tries the refused hook points again; `pre_exit` unregisters everything
+/// and closes the switch, so that nothing can be registered again (the
+/// netns core waits for a grace period before the state goes); dropping
+/// hooks still registered unregisters them and waits for a grace period
+/// itself.
 ///
 /// # Locking
 ///
@@ -313,12 +368,12 @@ impl<T: Observe> HookOps<T> {
 /// # Invariants
 ///
 /// `net` is the namespace whose state owns the attachment, alive while it
-/// exists. The ops in `registered.set` are registered in `net`, and none
-/// other; while `registered.open` is clear, none is.
+/// exists. The ops in `registered.status.registered` are registered in
+/// `net`, and none other; while `registered.open` is clear, none is.
 pub(crate) struct NetHooks<T: Observe> {
     /// The namespace.
     net: NonNull<bindings::net>,
-    /// What is registered, and whether more may be.
+    /// What is registered and refused, and whether more may be registered.
     registered: Pin<KBox<Mutex<Registered>>>,
     /// The hooks call into `T`.
     _t: PhantomData<T>,
@@ -326,8 +381,8 @@ pub(crate) struct NetHooks<T: Observe> {
 
 /// The ops a [`NetHooks`] has registered, under its mutex.
 struct Registered {
-    /// The indices of the ops registered.
-    set: HookSet,
+    /// The ops registered and the hook points refused.
+    status: HookStatus,
     /// Whether ops may be registered: from `attach` until `detach`.
     open: bool,
 }
@@ -355,70 +410,84 @@ impl<T: Observe> NetHooks<T> {
         set != HookSet::NONE
     }
 
-    /// Registers the ops in `add` in `net`, all or none: on an error the
-    /// ops registered by this call are unregistered again (without waiting
-    /// for packets inside them) and the error is returned with whether
-    /// there were any.
+    /// Registers each op of `add` in `net` on its own, in index order: the
+    /// status returned has the ops that netfilter registered, which packets
+    /// may enter from then on, and for each one it refused, its error. A
+    /// refusal registers nothing for that op and leaves the others as they
+    /// are, so there is nothing to undo.
     ///
     /// # Safety
     ///
     /// No op of `add` may be registered in `net`; the state of `net` must
     /// stay initialised until a grace period after the ops are unregistered.
-    unsafe fn register(
-        net: NonNull<bindings::net>,
-        add: HookSet,
-    ) -> core::result::Result<(), (Error, bool)> {
-        let mut done = HookSet::NONE;
+    unsafe fn register(net: NonNull<bindings::net>, add: HookSet) -> HookStatus {
+        let mut status = HookStatus::EMPTY;
         for (i, _, _) in add.iter() {
             // SAFETY: the ops are static; the state outlives them (caller's
             // contract), so the hook may run from now on.
             let r = to_result(unsafe {
                 bindings::nf_register_net_hook(net.as_ptr(), T::HOOK_OPS.op(i))
             });
-            if let Err(e) = r {
-                // SAFETY: `done` holds the ops registered just above.
-                let any = unsafe { Self::unregister(net, done) };
-                return Err((e, any));
+            match r {
+                Ok(()) => status.registered = status.registered | HookSet::from_bits(1 << i),
+                // INVARIANT: op `i` is not registered.
+                Err(e) => status.refused[i] = Some(e),
             }
-            done = done | HookSet::from_bits(1 << i);
         }
-        Ok(())
+        status
     }
 
-    /// Makes `want` the registered set: registers what is missing, then
-    /// unregisters what is no longer wanted. All or nothing: when a
-    /// registration fails (netfilter is out of memory, or the namespace's
-    /// hook table at that point is full: `E2BIG`), the set stays as it was.
-    /// Fails with `ENODEV` once the namespace is being torn down. Sleeps on
-    /// the mutex and in netfilter.
+    /// Makes `want` the hook points observed, all or nothing: registers
+    /// each one that is missing (the refused ones included), then
+    /// unregisters those no longer wanted. When netfilter refuses one
+    /// (it is out of memory, or the namespace's hook table at that point is
+    /// full: `E2BIG`), the ones just registered are unregistered again and
+    /// its error (the first, in index order) is returned: what is observed
+    /// and what is recorded as refused stay as they were. Fails with
+    /// `ENODEV`, changing nothing, once the namespace is being torn down.
+    /// Sleeps on the mutex and in netfilter.
     pub(crate) fn set(&self, want: HookSet) -> Result {
         let mut reg = self.registered.lock();
         if !reg.open {
             return Err(ENODEV);
         }
-        let add = want.without(reg.set);
-        // SAFETY: `add` holds no registered op (type invariant); the switch
-        // is open, so `detach` has not run: the state outlives the hooks by
-        // the grace period after `pre_exit`, or by the one `drop` waits for.
-        unsafe { Self::register(self.net, add) }.map_err(|(e, _)| e)?;
-        // SAFETY: `reg.set` minus `want` are registered (type invariant),
-        // and are no longer recorded once `reg.set` is `want`.
-        unsafe { Self::unregister(self.net, reg.set.without(want)) };
-        // INVARIANT: `want` is what is registered now.
-        reg.set = want;
+        let had = reg.status.registered;
+        // SAFETY: `want` minus `had` holds no registered op (type
+        // invariant); the switch is open, so `detach` has not run: the
+        // state outlives the hooks by the grace period after `pre_exit`, or
+        // by the one `drop` waits for.
+        let added = unsafe { Self::register(self.net, want.without(had)) };
+        if let Some(e) = added.first_error() {
+            // SAFETY: `register` registered these just now and they were
+            // never recorded; the state outlives them as above. (Packets
+            // that entered them meanwhile have been observed, as with
+            // `nf_register_net_hooks`, which undoes a partial registration
+            // the same way.)
+            unsafe { Self::unregister(self.net, added.registered) };
+            return Err(e);
+        }
+        // SAFETY: `had` minus `want` are registered (type invariant), and
+        // are no longer recorded once the status is replaced below.
+        unsafe { Self::unregister(self.net, had.without(want)) };
+        // INVARIANT: registered now: exactly `want`; nothing refused.
+        reg.status = HookStatus {
+            registered: want,
+            refused: [None; POINTS],
+        };
         Ok(())
     }
 
-    /// The ops registered now. Sleeps on the mutex.
-    pub(crate) fn get(&self) -> HookSet {
-        self.registered.lock().set
+    /// The ops registered now and the hook points refused. Sleeps on the
+    /// mutex.
+    pub(crate) fn status(&self) -> HookStatus {
+        self.registered.lock().status
     }
 }
 
 // The hooks reach `T`'s state through `net_generic` only while registered
 // (and one grace period after). `detach` unregisters everything and closes
-// the switch, so nothing is registered after it; a failed `attach`
-// unregisters what it registered and waits too.
+// the switch, so nothing is registered after it; `attach` fails only before
+// it registers anything.
 // SAFETY: as above; `drop` unregisters what is still registered and waits
 // for a grace period.
 unsafe impl<T: Observe> Attachment<T> for NetHooks<T> {
@@ -427,45 +496,48 @@ unsafe impl<T: Observe> Attachment<T> for NetHooks<T> {
     /// As [`Attachment::attach`].
     unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self> {
         let raw = NonNull::new(net.as_raw()).ok_or(EINVAL)?;
+        // The hooks find the state through `net_generic`, at the offsets
+        // this publishes (or refuses, saying why): before any is registered.
+        Net::publish_generic_layout()?;
         let want = state.hook_set();
+        // Charged to the memory cgroup of the task making the namespace,
+        // as the namespace's other memory is.
         let registered = KBox::pin_init(
             new_mutex!(
                 Registered {
-                    set: HookSet::NONE,
+                    status: HookStatus::EMPTY,
                     open: true,
                 },
                 "rnetns_hooks"
             ),
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )?;
         // SAFETY: nothing is registered yet; the state of `net` is
         // initialised and stays so until this attachment is dropped
         // (caller's contract), which waits for a grace period.
-        if let Err((e, any)) = unsafe { Self::register(raw, want) } {
-            // The ops registered so far may have packets inside them on
-            // other CPUs: wait for those before the state can go.
-            if any {
-                synchronize_rcu();
-            }
-            return Err(e);
-        }
-        registered.lock().set = want;
-        // INVARIANT: `want` is registered in `net`, the owner's namespace.
-        Ok(Self {
+        let status = unsafe { Self::register(raw, want) };
+        // INVARIANT: what `register` registered is recorded at once, in
+        // `net`, the owner's namespace.
+        registered.lock().status = status;
+        let hooks = Self {
             net: raw,
             registered,
             _t: PhantomData,
-        })
+        };
+        if status.first_error().is_some() {
+            state.refused(net, &status);
+        }
+        Ok(hooks)
     }
 
     fn detach(&self, _net: &Net, _token: &PreExit) {
         let mut reg = self.registered.lock();
-        // SAFETY: `reg.set` is registered (type invariant) and no longer
+        // SAFETY: the registered ops are (type invariant) and are no longer
         // recorded below; the core waits for a grace period after
         // `pre_exit`.
-        unsafe { Self::unregister(self.net, reg.set) };
+        unsafe { Self::unregister(self.net, reg.status.registered) };
         // INVARIANT: nothing registered, and nothing may be any more.
-        reg.set = HookSet::NONE;
+        reg.status = HookStatus::EMPTY;
         reg.open = false;
     }
 }
@@ -473,7 +545,7 @@ unsafe impl<T: Observe> Attachment<T> for NetHooks<T> {
 impl<T: Observe> Drop for NetHooks<T> {
     fn drop(&mut self) {
         let mut reg = self.registered.lock();
-        let set = core::mem::replace(&mut reg.set, HookSet::NONE);
+        let set = core::mem::replace(&mut reg.status, HookStatus::EMPTY).registered;
         reg.open = false;
         drop(reg);
         // SAFETY: as in `detach`; here nobody waits for us, so wait.

@@ -201,9 +201,14 @@ macro_rules! module_param {
                 },
             });
 
-            // What `modinfo` shows for the parameter.
+            // What `modinfo` shows for the parameter: `parm: NAME:DESC
+            // (TYPE)`. The type is `string`, as `module_param_string()`
+            // and the kernel's parameters with their own ops that take text
+            // (fcoe's `create`, `destroy`) say: the value is text, parsed
+            // by `Param::set`, not kept as a `char *` that the kernel
+            // allocates and frees, which `charp` says.
             const PARM_S: &str = concat!("parm=", $name, ":", $desc, "\0");
-            const TYPE_S: &str = concat!("parmtype=", $name, ":charp\0");
+            const TYPE_S: &str = concat!("parmtype=", $name, ":string\0");
             #[link_section = ".modinfo"]
             #[used(compiler)]
             static PARM: [u8; PARM_S.len()] = param::bytes(PARM_S);

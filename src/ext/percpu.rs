@@ -1,9 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Per-CPU packet and byte counters (`alloc_percpu`), the way the kernel's
-//! SNMP MIBs count: each CPU adds to its own copy with one `this_cpu_add`
-//! (no atomics, no locks, no shared cache line), and readers fold the copies
-//! of every possible CPU.
+//! SNMP MIBs count: each CPU adds to its own copy with two `this_cpu_add`s,
+//! one for the packet and one for its bytes (no atomics, no locks, no shared
+//! cache line), and readers fold the copies of every possible CPU.
+//!
+//! A task may migrate between the two adds (the hooks run under
+//! `rcu_read_lock()`, which with `PREEMPT_RCU` does not pin the task to its
+//! CPU): the packet is then counted in one CPU's copy and its bytes in
+//! another's. Nothing reads a single CPU's copy: the folded totals, the sum
+//! over every CPU, still have both. A fold that runs between the two adds
+//! (with or without a migration) sees the packet without its bytes, which
+//! the next fold has.
+//!
+//! The block is charged to the memory cgroup of the task that allocates it
+//! (`GFP_KERNEL_ACCOUNT`), as the rest of a namespace's memory is.
 //!
 //! Neither 6.12's nor 7.2's `kernel` crate has per-CPU allocations.
 //!
@@ -42,9 +53,10 @@ pub(crate) struct PerCpuCounters {
     last: usize,
 }
 
-// SAFETY: each CPU writes only its own copy, with single instructions that
-// are safe against preemption and interrupts; readers use volatile 64-bit
-// loads, which are atomic on 64-bit architectures.
+// SAFETY: each CPU writes only its own copy, with `this_cpu_add`s (single
+// instructions on x86_64) that are safe against preemption and interrupts;
+// readers use volatile 64-bit loads, which are atomic on 64-bit
+// architectures.
 unsafe impl Send for PerCpuCounters {}
 // SAFETY: as above.
 unsafe impl Sync for PerCpuCounters {}
@@ -53,8 +65,9 @@ unsafe impl Sync for PerCpuCounters {}
 compile_error!("rnetns's per-CPU counters need 64-bit loads and stores");
 
 impl PerCpuCounters {
-    /// Allocates `len` zeroed counters (at least one) in one per-CPU block.
-    /// May sleep.
+    /// Allocates `len` zeroed counters (at least one) in one per-CPU block,
+    /// charged to the caller's memory cgroup (`GFP_KERNEL_ACCOUNT`). May
+    /// sleep.
     pub(crate) fn new(len: usize) -> Result<Self> {
         let len = len.max(1);
         let size = core::mem::size_of::<Totals>()
@@ -127,7 +140,7 @@ impl Drop for PerCpuCounters {
 
 /// The segment prefix of a per-CPU access on x86_64: `gs:` with SMP, none
 /// without (as `__percpu_prefix` in `arch/x86/include/asm/percpu.h`).
-#[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+#[cfg(all(rnetns_percpu_x86_asm, CONFIG_SMP))]
 macro_rules! percpu_seg {
     () => {
         "gs:"
@@ -135,16 +148,27 @@ macro_rules! percpu_seg {
 }
 /// The segment prefix of a per-CPU access on x86_64: `gs:` with SMP, none
 /// without (as `__percpu_prefix` in `arch/x86/include/asm/percpu.h`).
-#[cfg(all(CONFIG_X86_64, not(CONFIG_SMP)))]
+#[cfg(all(rnetns_percpu_x86_asm, not(CONFIG_SMP)))]
 macro_rules! percpu_seg {
     () => {
         ""
     };
 }
 
-/// `this_cpu_add(pcp->packets, 1); this_cpu_add(pcp->bytes, bytes);`: on
-/// x86_64 two `add` instructions, each safe against preemption and
-/// interrupts.
+/// `this_cpu_add(pcp->packets, 1); this_cpu_add(pcp->bytes, bytes);`: two
+/// adds, each safe against preemption and interrupts; a migration between
+/// them counts the packet and its bytes on different CPUs (see the module
+/// documentation).
+///
+/// The inline `add` instructions are used where `Kbuild` sets
+/// `rnetns_percpu_x86_asm`: a native x86_64 kernel (`CONFIG_X86_64`
+/// without `CONFIG_UML`), where x86's own per-CPU code is in use: with SMP
+/// a per-CPU pointer is an offset from the CPU's `%gs` base, without SMP
+/// the address of the only copy. User-mode Linux on x86_64 also has
+/// `CONFIG_X86_64` but the generic per-CPU code (in 7.2 with SMP too): its
+/// per-CPU pointers are offsets from `__per_cpu_offset[cpu]`, and `%gs` is
+/// the host process's, so there (and on every other architecture) the C
+/// helper does what `this_cpu_add` does on that kernel.
 ///
 /// # Safety
 ///
@@ -156,7 +180,7 @@ unsafe fn this_cpu_add_totals(pcp: *mut Totals, bytes: u64) {
     // base, which is what `this_cpu_add` compiles to. Without SMP there is
     // one copy and a per-CPU pointer is its address: a plain `add` (the %gs
     // base need not be 0 there).
-    #[cfg(CONFIG_X86_64)]
+    #[cfg(rnetns_percpu_x86_asm)]
     // SAFETY: `packets` and `bytes` are at offsets 0 and 8 of the `repr(C)`
     // `Totals`, which the caller guarantees is a live per-CPU object.
     unsafe {
@@ -170,7 +194,7 @@ unsafe fn this_cpu_add_totals(pcp: *mut Totals, bytes: u64) {
     }
     // Elsewhere the C helper; the field addresses are computed by offset,
     // since a per-CPU pointer need not point into this address space.
-    #[cfg(not(CONFIG_X86_64))]
+    #[cfg(not(rnetns_percpu_x86_asm))]
     // SAFETY: the caller guarantees that `pcp` is a live per-CPU `Totals`,
     // whose `bytes` is 8 bytes in.
     unsafe {

@@ -478,14 +478,16 @@ impl<T: Operations> Registration<T> {
     ///
     /// The caller must be in an RCU read-side critical section, in code
     /// that an [`Attachment`] of `net`'s state made reachable (a netfilter
-    /// hook registered in `net` by it), no later than one grace period after
+    /// hook registered in `net` by it) after [`Net::publish_generic_layout`]
+    /// succeeded, no later than one grace period after
     /// [`Attachment::detach`].
     #[inline(always)]
     pub(crate) unsafe fn state_rcu(net: &Net) -> &T {
         // An attachment made this code reachable once `init` initialised
         // the state in its slot (caller's contract).
         // SAFETY: the state stays initialised until a grace period after
-        // the attachment is detached; the caller holds the RCU read lock.
+        // the attachment is detached; the caller holds the RCU read lock and
+        // the layout was published (caller's contract).
         unsafe {
             let slot = &*net.generic_rcu(T::ID.get()).cast::<Slot<T>>();
             (*slot.value.get()).assume_init_ref()

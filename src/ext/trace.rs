@@ -32,9 +32,9 @@ pub(crate) fn net_exit(inum: u32, cookie: u64, duration_ns: u64) {
     unsafe { bindings::rnetns_trace_net_exit(inum, cookie, duration_ns) }
 }
 
-/// `rnetns_reset`: a write of `reset` to a namespace's proc file, with
-/// `result` (0 or a negative errno).
-pub(crate) fn reset(inum: u32, cookie: u64, result: i32) {
+/// `rnetns_write`: a write to a namespace's proc file (`reset`, `hooks=`,
+/// or one refused), with `result` (0 or a negative errno).
+pub(crate) fn write(inum: u32, cookie: u64, result: i32) {
     // SAFETY: plain values; the wrapper only emits the event.
-    unsafe { bindings::rnetns_trace_reset(inum, cookie, result) }
+    unsafe { bindings::rnetns_trace_write(inum, cookie, result) }
 }

@@ -69,8 +69,11 @@ TRACE_EVENT(rnetns_net_exit,
 		  __entry->inum, __entry->cookie, __entry->duration_ns)
 );
 
-/* A write of "reset" to a namespace's /proc/net/rnetns (result 0 or -errno). */
-TRACE_EVENT(rnetns_reset,
+/*
+ * A write to a namespace's /proc/net/rnetns: reset, hooks= or one refused
+ * (result 0 or -errno).
+ */
+TRACE_EVENT(rnetns_write,
 	TP_PROTO(u32 inum, u64 cookie, int result),
 	TP_ARGS(inum, cookie, result),
 	TP_STRUCT__entry(

@@ -23,7 +23,7 @@ void rnetns_trace_net_exit(u32 inum, u64 cookie, u64 duration_ns)
 	trace_rnetns_net_exit(inum, cookie, duration_ns);
 }
 
-void rnetns_trace_reset(u32 inum, u64 cookie, int result)
+void rnetns_trace_write(u32 inum, u64 cookie, int result)
 {
-	trace_rnetns_reset(inum, cookie, result);
+	trace_rnetns_write(inum, cookie, result);
 }
