@@ -66,10 +66,10 @@ impl Net {
         // the C compiler's, published before the hook was registered (one
         // load from a static, no call); the offset of `ptr` is bindgen's,
         // checked against the C compiler's by the same publication.
-        // SAFETY: the namespace is allocated (type invariant) and `gen` is at
-        // that offset in it (published: caller's contract); the caller holds
-        // the RCU read lock, so the array `gen` points to stays allocated,
-        // and it has slot `id` (contract).
+        // The caller holds the RCU read lock, so the array `gen` points to
+        // stays allocated, and it has slot `id` (contract).
+        // SAFETY: the namespace is allocated (type invariant), `gen` is at
+        // that offset in it (published: caller's contract); see above.
         unsafe {
             let net = self.as_raw().cast::<u8>();
             let gen = core::ptr::read_volatile(

@@ -236,10 +236,10 @@ unsafe extern "C" fn hook<T: Observe>(
     skb: *mut bindings::sk_buff,
     state: *const bindings::nf_hook_state,
 ) -> u32 {
-    // SAFETY: netfilter passes a valid state whose namespace (alive for the
-    // call) is the one the hook is registered in, under the RCU read lock,
-    // and a packet it owns; a `NetHooks<T>` registered the hook there, after
+    // A `NetHooks<T>` registered the hook in the state's namespace, after
     // publishing the `net_generic` layout.
+    // SAFETY: netfilter passes a valid state whose namespace (alive for the
+    // call) is that one, under the RCU read lock, and a packet it owns.
     unsafe {
         let net = Net::from_raw((*state).net);
         pernet::Registration::<T>::state_rcu(net).observe(priv_ as usize, &*skb.cast::<SkBuff>());
@@ -452,17 +452,16 @@ impl<T: Observe> NetHooks<T> {
             return Err(ENODEV);
         }
         let had = reg.status.registered;
+        // The switch is open, so `detach` has not run: the state outlives
+        // the hooks by the grace period after `pre_exit`, or by `drop`'s.
         // SAFETY: `want` minus `had` holds no registered op (type
-        // invariant); the switch is open, so `detach` has not run: the
-        // state outlives the hooks by the grace period after `pre_exit`, or
-        // by the one `drop` waits for.
+        // invariant); the state outlives the hooks (above).
         let added = unsafe { Self::register(self.net, want.without(had)) };
         if let Some(e) = added.first_error() {
+            // Packets that entered them meanwhile have been observed, as
+            // with `nf_register_net_hooks`, which undoes the same way.
             // SAFETY: `register` registered these just now and they were
-            // never recorded; the state outlives them as above. (Packets
-            // that entered them meanwhile have been observed, as with
-            // `nf_register_net_hooks`, which undoes a partial registration
-            // the same way.)
+            // never recorded; the state outlives them as above.
             unsafe { Self::unregister(self.net, added.registered) };
             return Err(e);
         }

@@ -53,10 +53,9 @@ pub(crate) struct PerCpuCounters {
     last: usize,
 }
 
+// Readers use volatile 64-bit loads, atomic on 64-bit architectures.
 // SAFETY: each CPU writes only its own copy, with `this_cpu_add`s (single
-// instructions on x86_64) that are safe against preemption and interrupts;
-// readers use volatile 64-bit loads, which are atomic on 64-bit
-// architectures.
+// instructions on x86_64) that are safe against preemption and interrupts.
 unsafe impl Send for PerCpuCounters {}
 // SAFETY: as above.
 unsafe impl Sync for PerCpuCounters {}
