@@ -208,6 +208,18 @@ impl Counters {
         }
     }
 
+    /// Allocates what a [`Counters::reset`] needs (the baselines, zero
+    /// until the first reset), so that a reset that follows cannot fail:
+    /// `ENOMEM` if it cannot, changing nothing a reader sees. Sleeps on
+    /// the mutex.
+    pub(crate) fn prepare_reset(&self) -> Result {
+        let mut base = self.baselines.lock();
+        if base.len() < POINTS {
+            *base = KVec::from_elem(Totals::default(), POINTS, GFP_KERNEL_ACCOUNT)?;
+        }
+        Ok(())
+    }
+
     /// Makes every counter start again from zero. Sleeps on the mutex; the
     /// first reset allocates the baselines (charged to the writer's memory
     /// cgroup) and fails with `ENOMEM`, changing nothing, if it cannot.

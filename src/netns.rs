@@ -9,6 +9,7 @@ use crate::{
     counters::{family_name, hook_name, Counters, HookSelection},
     ext::{
         compat,
+        genetlink::Msg,
         net::Net,
         netfilter::{point, HookOps, HookSet, HookStatus, NetHooks, Observe, SkBuff},
         percpu::Totals,
@@ -17,8 +18,9 @@ use crate::{
         time, trace,
     },
     lifecycle::{Live, LIFECYCLE},
+    netlink,
 };
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{c_str, prelude::*};
 
 /// The `net_generic` id of rnetns's per-namespace state.
@@ -53,6 +55,9 @@ pub(crate) struct NetState {
     counters: Counters,
     /// Counts the state in the lifecycle totals.
     live: Live,
+    /// How long the namespace lived, from rnetns's set-up to its
+    /// `pre_exit` (0 before): for the `destroy-ntf` notification.
+    lifetime_ns: AtomicU64,
 }
 
 impl Operations for NetState {
@@ -70,19 +75,31 @@ impl Operations for NetState {
             created_mono_ns: time::mono_ns(),
             counters <- Counters::new(),
             live: Live::new(),
+            lifetime_ns: AtomicU64::new(0),
         })
     }
 
     fn pre_exit(&self, _net: &Net, _token: &PreExit) {
         let lifetime = time::mono_ns().saturating_sub(self.created_mono_ns);
         LIFECYCLE.lifetime_ns.record(lifetime);
+        self.lifetime_ns.store(lifetime, Ordering::Relaxed);
         trace::net_pre_exit(self.inum, self.cookie, lifetime);
     }
+
+    /// Announces the teardown to the family's `lifecycle` listeners.
+    fn exit(&self, net: &Net, elapsed_ns: u64) {
+        netlink::notify_destroyed(net, self.lifetime_ns.load(Ordering::Relaxed), elapsed_ns);
+    }
+
+    const INDEXED: bool = true;
 
     fn init_done(net: &Net, result: &Result, duration_ns: u64) {
         LIFECYCLE.init_ns.record(duration_ns);
         let errno = match result {
-            Ok(()) => 0,
+            Ok(()) => {
+                netlink::notify_created(net, duration_ns);
+                0
+            }
             Err(e) => {
                 LIFECYCLE.init_failed.fetch_add(1, Ordering::Relaxed);
                 e.to_errno()
@@ -292,5 +309,76 @@ impl compat::Display for Row {
             self.totals.packets,
             self.totals.bytes
         )
+    }
+}
+
+impl NetState {
+    /// Puts this namespace's `ns` attributes (netlink/rnetns.yaml) in a
+    /// `get` reply or dump message: identity, hook points, a `counter` nest
+    /// per counted hook point, a `refused` nest per refused one. Sleeps on
+    /// the hooks' and the counters' mutexes.
+    pub(crate) fn put_ns(
+        &self,
+        net: &Net,
+        attached: &<Self as Operations>::Attached,
+        msg: &mut Msg<'_>,
+    ) -> Result {
+        let status = attached.0.status();
+        let counted = status.registered();
+        msg.put_u32(netlink::NS_INUM, self.inum)?;
+        msg.put_u64(netlink::NS_COOKIE, self.cookie, netlink::NS_PAD)?;
+        msg.put_u8(netlink::NS_INIT_NET, u8::from(net.is_init_net()))?;
+        msg.put_u64(netlink::NS_CREATED_NS, self.created_ns, netlink::NS_PAD)?;
+        msg.put_u32(netlink::NS_HOOKS, counted.bits())?;
+        let mut r = Ok(());
+        self.counters.read(counted, |index, totals| {
+            if r.is_ok() {
+                let (family, hook) = point(index);
+                r = msg.nest(netlink::NS_COUNTER, |m| {
+                    m.put_u32(netlink::COUNTER_FAMILY, family as u32)?;
+                    m.put_u32(netlink::COUNTER_HOOK, hook as u32)?;
+                    m.put_uint(netlink::COUNTER_PACKETS, totals.packets)?;
+                    m.put_uint(netlink::COUNTER_BYTES, totals.bytes)
+                });
+            }
+        });
+        r?;
+        for (_, family, hook, e) in status.refused() {
+            msg.nest(netlink::NS_REFUSED, |m| {
+                m.put_u32(netlink::REFUSED_FAMILY, family as u32)?;
+                m.put_u32(netlink::REFUSED_HOOK, hook as u32)?;
+                m.put_u32(netlink::REFUSED_ERROR, e.to_errno().unsigned_abs())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A netlink `set`: `reset` and/or a new hook selection, all or
+    /// nothing (the reset's memory first, then the hooks, then the reset,
+    /// which cannot fail then). Traced as a proc write is. Sleeps.
+    pub(crate) fn set(
+        &self,
+        attached: &<Self as Operations>::Attached,
+        reset: bool,
+        hooks: Option<HookSet>,
+    ) -> Result {
+        let result = (|| -> Result {
+            if reset {
+                self.counters.prepare_reset()?;
+            }
+            if let Some(set) = hooks {
+                attached.0.set(set)?;
+            }
+            if reset {
+                self.counters.reset()?;
+            }
+            Ok(())
+        })();
+        trace::write(
+            self.inum,
+            self.cookie,
+            result.as_ref().map_or_else(|e| e.to_errno(), |()| 0),
+        );
+        result
     }
 }

@@ -17,12 +17,14 @@ use kernel::prelude::*;
 mod counters;
 mod ext;
 mod lifecycle;
+mod netlink;
 mod netns;
 #[cfg(rnetns_kunit_tests)]
 mod unit_tests;
 
 use ext::{
     compat::rnetns_module,
+    genetlink,
     param::module_param,
     pernet::{pernet_callbacks, Registration},
     proc::NetProcEntry,
@@ -53,23 +55,34 @@ module_param!(
     "hook points to count: all (default), none, or a comma-separated list of FAMILY[:HOOK] (FAMILY ipv4, ipv6, all; HOOK prerouting, input, forward, output, postrouting, all)"
 );
 
-/// The loaded module: its pernet registration and the `init_net`-only
+/// The loaded module: the generic netlink family, which owns the pernet
+/// registration (every namespace's state), and the `init_net`-only
 /// lifecycle file.
 struct Rnetns {
     /// `/proc/net/rnetns_lifecycle`, in `init_net`.
     lifecycle: Option<NetProcEntry>,
-    /// The pernet operations: every namespace's state.
-    pernet: Option<Registration<NetState>>,
+    /// The `rnetns` genetlink family and, as its data, the pernet
+    /// operations: unregistered before them.
+    netlink: Option<genetlink::Registration<netlink::Data>>,
 }
 
 impl kernel::Module for Rnetns {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
+    fn init(module: &'static ThisModule) -> Result<Self> {
         let pernet = Registration::register(&CALLBACKS).inspect_err(|e| {
             pr_err!(
                 "failed to set up the existing network namespaces (errno {}); nothing is left registered\n",
                 e.to_errno()
             );
         })?;
+        let netlink = kernel::sync::Arc::new(pernet, GFP_KERNEL)
+            .map_err(Error::from)
+            .and_then(|pernet| netlink::FAMILY.register(module, pernet))
+            .inspect_err(|e| {
+                pr_err!(
+                    "cannot register the rnetns generic netlink family (errno {})\n",
+                    e.to_errno()
+                )
+            })?;
         let lifecycle =
             NetProcEntry::create_global(lifecycle::LIFECYCLE_FILE, &lifecycle::LIFECYCLE)
                 .inspect_err(|e| {
@@ -84,7 +97,7 @@ impl kernel::Module for Rnetns {
         );
         Ok(Self {
             lifecycle: Some(lifecycle),
-            pernet: Some(pernet),
+            netlink: Some(netlink),
         })
     }
 }
@@ -96,7 +109,7 @@ impl Drop for Rnetns {
             lifecycle::LIFECYCLE.live()
         );
         drop(self.lifecycle.take());
-        drop(self.pernet.take());
+        drop(self.netlink.take());
         let left = lifecycle::LIFECYCLE.live();
         if left == 0 {
             pr_info!("unloaded; no namespace holds rnetns state\n");

@@ -13,7 +13,9 @@
 #include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 #include <linux/uidgid.h>
+#include <net/genetlink.h>
 #include <net/net_namespace.h>
+#include <net/netlink.h>
 #include <net/netns/generic.h>
 
 #include "helpers.h"
@@ -27,3 +29,8 @@
  * everything before it, is only taken from C (rnetns_net_gen_offset()).
  */
 const size_t RNETNS_CONST_NET_GENERIC_PTR = offsetof(struct net_generic, ptr);
+
+/* Generic netlink constants that bindgen cannot evaluate (macros). */
+const size_t RNETNS_CONST_GENLMSG_DEFAULT_SIZE = GENLMSG_DEFAULT_SIZE;
+const size_t RNETNS_CONST_NLA_HDRLEN = NLA_HDRLEN;
+const u8 RNETNS_CONST_GENL_MCAST_CAP_NET_ADMIN = GENL_MCAST_CAP_NET_ADMIN;

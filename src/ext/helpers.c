@@ -13,7 +13,10 @@
 #include <linux/seq_file.h>
 #include <linux/seq_file_net.h>
 #include <linux/timekeeping.h>
+#include <net/genetlink.h>
 #include <net/net_namespace.h>
+#include <net/netlink.h>
+#include <net/sock.h>
 #include <net/netns/generic.h>
 
 #include "helpers.h"
@@ -108,4 +111,103 @@ size_t rnetns_net_gen_offset(void)
 size_t rnetns_net_generic_ptr_offset(void)
 {
 	return offsetof(struct net_generic, ptr);
+}
+
+struct net *rnetns_maybe_get_net(struct net *net)
+{
+	return maybe_get_net(net);
+}
+
+void rnetns_put_net(struct net *net)
+{
+	put_net(net);
+}
+
+struct sk_buff *rnetns_genlmsg_new(size_t payload)
+{
+	return genlmsg_new(payload, GFP_KERNEL);
+}
+
+void rnetns_nlmsg_free(struct sk_buff *skb)
+{
+	nlmsg_free(skb);
+}
+
+void rnetns_genlmsg_end(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_end(skb, hdr);
+}
+
+void rnetns_genlmsg_cancel(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_cancel(skb, hdr);
+}
+
+int rnetns_genlmsg_reply(struct sk_buff *skb, struct genl_info *info)
+{
+	return genlmsg_reply(skb, info);
+}
+
+/* Called under rcu_read_lock(), hence GFP_ATOMIC. */
+int rnetns_genlmsg_multicast_netns(const struct genl_family *family,
+				   struct net *net, struct sk_buff *skb,
+				   unsigned int group)
+{
+	return genlmsg_multicast_netns(family, net, skb, 0, group, GFP_ATOMIC);
+}
+
+void rnetns_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void rnetns_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+
+int rnetns_genl_has_listeners(const struct genl_family *family,
+			      struct net *net, unsigned int group)
+{
+	return genl_has_listeners(family, net, group);
+}
+
+int rnetns_nla_put_uint(struct sk_buff *skb, int attrtype, u64 value)
+{
+	return nla_put_uint(skb, attrtype, value);
+}
+
+struct nlattr *rnetns_nla_nest_start(struct sk_buff *skb, int attrtype)
+{
+	return nla_nest_start(skb, attrtype);
+}
+
+void rnetns_nla_nest_end(struct sk_buff *skb, struct nlattr *start)
+{
+	nla_nest_end(skb, start);
+}
+
+void rnetns_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start)
+{
+	nla_nest_cancel(skb, start);
+}
+
+const struct genl_info *rnetns_genl_info_dump(struct netlink_callback *cb)
+{
+	return genl_info_dump(cb);
+}
+
+struct net *rnetns_genl_info_net(const struct genl_info *info)
+{
+	return genl_info_net(info);
+}
+
+struct net *rnetns_skb_sock_net(const struct sk_buff *skb)
+{
+	return sock_net(skb->sk);
+}
+
+unsigned int rnetns_skb_len(const struct sk_buff *skb)
+{
+	return skb->len;
 }

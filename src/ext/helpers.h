@@ -9,6 +9,11 @@
 #include <linux/types.h>
 
 struct file;
+struct genl_family;
+struct genl_info;
+struct netlink_callback;
+struct nlattr;
+struct sk_buff;
 struct net;
 struct proc_dir_entry;
 struct user_namespace;
@@ -32,6 +37,28 @@ void rnetns_this_cpu_add_u64(u64 *pcp, u64 val);
 u64 rnetns_ktime_get_ns(void);
 size_t rnetns_net_gen_offset(void);
 size_t rnetns_net_generic_ptr_offset(void);
+struct net *rnetns_maybe_get_net(struct net *net);
+void rnetns_put_net(struct net *net);
+struct sk_buff *rnetns_genlmsg_new(size_t payload);
+void rnetns_nlmsg_free(struct sk_buff *skb);
+void rnetns_genlmsg_end(struct sk_buff *skb, void *hdr);
+void rnetns_genlmsg_cancel(struct sk_buff *skb, void *hdr);
+int rnetns_genlmsg_reply(struct sk_buff *skb, struct genl_info *info);
+int rnetns_genlmsg_multicast_netns(const struct genl_family *family,
+				   struct net *net, struct sk_buff *skb,
+				   unsigned int group);
+void rnetns_rcu_read_lock(void);
+void rnetns_rcu_read_unlock(void);
+int rnetns_genl_has_listeners(const struct genl_family *family,
+			      struct net *net, unsigned int group);
+int rnetns_nla_put_uint(struct sk_buff *skb, int attrtype, u64 value);
+struct nlattr *rnetns_nla_nest_start(struct sk_buff *skb, int attrtype);
+void rnetns_nla_nest_end(struct sk_buff *skb, struct nlattr *start);
+void rnetns_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start);
+const struct genl_info *rnetns_genl_info_dump(struct netlink_callback *cb);
+struct net *rnetns_genl_info_net(const struct genl_info *info);
+struct net *rnetns_skb_sock_net(const struct sk_buff *skb);
+unsigned int rnetns_skb_len(const struct sk_buff *skb);
 
 /*
  * Traceable entry points (src/ext/entry.c) and what they call: the entry

@@ -14,6 +14,7 @@
 
 pub(crate) mod bindings;
 pub(crate) mod compat;
+pub(crate) mod genetlink;
 pub(crate) mod net;
 pub(crate) mod netfilter;
 pub(crate) mod param;

@@ -7,6 +7,7 @@
 use super::bindings;
 use core::{
     ffi::c_void,
+    ptr::NonNull,
     sync::atomic::{AtomicUsize, Ordering},
 };
 use kernel::{prelude::*, types::Opaque};
@@ -137,6 +138,12 @@ impl Net {
         unsafe { bindings::rnetns_net_cookie(self.as_raw()) }
     }
 
+    /// `init_net`, the namespace the system booted in, which never goes.
+    pub(crate) fn init_net() -> &'static Net {
+        // SAFETY: `init_net` is a static, alive for the life of the system.
+        unsafe { Net::from_raw(core::ptr::addr_of!(bindings::init_net)) }
+    }
+
     /// Whether this is `init_net`, the namespace the system booted in.
     pub(crate) fn is_init_net(&self) -> bool {
         core::ptr::eq(self.as_raw(), core::ptr::addr_of!(bindings::init_net))
@@ -155,5 +162,76 @@ impl Net {
         // registered before any module's: set up before, torn down after.
         // SAFETY: by the type invariant the namespace is allocated.
         unsafe { bindings::rnetns_net_proc_net(self.as_raw()) }
+    }
+}
+
+/// A counted reference to a network namespace (`get_net()` ... `put_net()`):
+/// while it exists the namespace is alive and not being torn down (the
+/// netns core dismantles a namespace only once its count reaches zero).
+///
+/// # Invariants
+///
+/// `ptr` points to a `struct net` on which this value holds one reference.
+pub(crate) struct NetRef {
+    /// The namespace.
+    ptr: NonNull<bindings::net>,
+}
+
+// SAFETY: a reference may be dropped (`put_net()`) on any task; `Net` is
+// only read through it.
+unsafe impl Send for NetRef {}
+// SAFETY: as above.
+unsafe impl Sync for NetRef {}
+
+impl NetRef {
+    /// A new reference to `net`, unless its count already dropped to zero
+    /// (it is about to be torn down): `maybe_get_net()`.
+    pub(crate) fn get(net: &Net) -> Option<Self> {
+        // SAFETY: `net` is allocated (type invariant of `Net`);
+        // `maybe_get_net()` takes a reference only if the count is not zero.
+        let ptr = unsafe { bindings::rnetns_maybe_get_net(net.as_raw()) };
+        // INVARIANT: `maybe_get_net()` took a reference when non-null.
+        NonNull::new(ptr).map(|ptr| Self { ptr })
+    }
+
+    /// The namespace of an open file descriptor of the calling task
+    /// (`/run/netns/NAME`, `/proc/PID/ns/net`), as `IFLA_NET_NS_FD` does:
+    /// `EBADF` if `fd` is not open, `EINVAL` if it is not a network
+    /// namespace. May sleep.
+    pub(crate) fn from_fd(fd: u32) -> Result<Self> {
+        let fd = i32::try_from(fd).map_err(|_| EBADF)?;
+        // SAFETY: no preconditions; the result is a counted reference or an
+        // error pointer.
+        let ptr = unsafe { bindings::get_net_ns_by_fd(fd) };
+        let ptr = kernel::error::from_err_ptr(ptr)?;
+        // INVARIANT: `get_net_ns_by_fd()` returned a counted reference.
+        NonNull::new(ptr).map(|ptr| Self { ptr }).ok_or(EINVAL)
+    }
+
+    /// The peer namespace that `nsid` names in `net` (`ip netns list-id`),
+    /// if any and alive.
+    pub(crate) fn from_nsid(net: &Net, nsid: i32) -> Option<Self> {
+        // SAFETY: `net` is allocated; `get_net_ns_by_id()` takes its own
+        // locks and returns a counted reference or null.
+        let ptr = unsafe { bindings::get_net_ns_by_id(net.as_raw(), nsid) };
+        // INVARIANT: as above.
+        NonNull::new(ptr).map(|ptr| Self { ptr })
+    }
+}
+
+impl core::ops::Deref for NetRef {
+    type Target = Net;
+
+    fn deref(&self) -> &Net {
+        // SAFETY: the reference keeps the namespace allocated (invariant)
+        // for as long as `self` lives.
+        unsafe { Net::from_raw(self.ptr.as_ptr()) }
+    }
+}
+
+impl Drop for NetRef {
+    fn drop(&mut self) {
+        // SAFETY: the reference is ours (invariant), released once.
+        unsafe { bindings::rnetns_put_net(self.ptr.as_ptr()) };
     }
 }
