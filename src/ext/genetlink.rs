@@ -45,6 +45,12 @@ use kernel::{error::to_result, prelude::*, sync::Arc, types::Opaque};
 /// (`GENLMSG_DEFAULT_SIZE`: a page less the headers).
 const MSG_SIZE: usize = bindings::RNETNS_CONST_GENLMSG_DEFAULT_SIZE;
 
+/// `EMSGSIZE`: no room in the message (the `kernel` crate of 6.12 lacks
+/// it).
+fn emsgsize() -> Error {
+    Error::from_errno(-(bindings::EMSGSIZE as i32))
+}
+
 /// One entry of an attribute policy (`struct nla_policy`): the type and
 /// checks of the attribute whose id is its index. Attribute 0 and every id
 /// not in the request's attributes are [`Policy::UNSPEC`], which strict
@@ -479,7 +485,7 @@ impl<'a> Msg<'a> {
     /// The message whose header `genlmsg_put()` returned (`EMSGSIZE` if it
     /// returned null: no room).
     fn new(skb: *mut bindings::sk_buff, hdr: *mut c_void) -> Result<Self> {
-        let hdr = NonNull::new(hdr).ok_or(EMSGSIZE)?;
+        let hdr = NonNull::new(hdr).ok_or_else(emsgsize)?;
         // INVARIANT: `genlmsg_put()` put the header last in `skb`.
         Ok(Self {
             skb,
@@ -538,7 +544,7 @@ impl<'a> Msg<'a> {
         // SAFETY: the buffer is valid (invariant).
         let start = unsafe { bindings::rnetns_nla_nest_start(self.skb, c_int::from(ty)) };
         if start.is_null() {
-            return Err(EMSGSIZE);
+            return Err(emsgsize());
         }
         match fill(self) {
             // SAFETY: `start` opened this nest, the last one open.
@@ -774,7 +780,7 @@ impl Dump<'_> {
         match r {
             Ok(()) => Ok(true),
             // SAFETY: the buffer is valid (invariant).
-            Err(e) if e == EMSGSIZE && unsafe { bindings::rnetns_skb_len(self.skb) } > 0 => {
+            Err(e) if e == emsgsize() && unsafe { bindings::rnetns_skb_len(self.skb) } > 0 => {
                 Ok(false)
             }
             Err(e) => Err(e),
@@ -826,7 +832,13 @@ unsafe extern "C" fn doit_callback<D: Send + Sync + 'static, H: DoIt<D>>(
 ///
 /// `cb` must be a valid `netlink_callback`, not used elsewhere meanwhile.
 unsafe fn dump_ctx<'a>(cb: *mut bindings::netlink_callback) -> &'a mut DumpCtx {
-    const { assert!(core::mem::size_of::<DumpCtx>() <= bindings::NETLINK_CTX_SIZE as usize) };
+    // The union of `ctx` and `args`.
+    const {
+        assert!(
+            core::mem::size_of::<DumpCtx>()
+                <= core::mem::size_of::<bindings::netlink_callback__bindgen_ty_1>()
+        )
+    };
     // SAFETY: `ctx` is 48 bytes, 8-aligned (it is unioned with `long
     // args[6]`), owned by the dump (caller's contract).
     unsafe { &mut *core::ptr::addr_of_mut!((*cb).__bindgen_anon_1.ctx).cast::<DumpCtx>() }
