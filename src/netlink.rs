@@ -26,9 +26,7 @@
 
 use crate::{
     ext::{
-        genetlink::{
-            DoIt, Dump, DumpDone, DumpIt, Family, MulticastGroup, Op, Policy, Request,
-        },
+        genetlink::{DoIt, Dump, DumpDone, DumpIt, Family, MulticastGroup, Op, Policy, Request},
         net::{Net, NetRef},
         netfilter::HookSet,
         pernet::Registration,
@@ -277,31 +275,21 @@ impl DoIt<Data> for Set {
 /// Announces that `net`'s state was set up, in `init_duration_ns`, to the
 /// `lifecycle` listeners in the initial namespace (if any).
 pub(crate) fn notify_created(net: &Net, init_duration_ns: u64) {
-    let _ = FAMILY.notify(
-        Net::init_net(),
-        GROUP_LIFECYCLE,
-        CMD_CREATE_NTF,
-        |msg| {
-            msg.put_u32(NS_INUM, net.inum())?;
-            msg.put_u64(NS_COOKIE, net.cookie(), NS_PAD)?;
-            msg.put_u8(NS_INIT_NET, u8::from(net.is_init_net()))?;
-            msg.put_u64(NS_INIT_DURATION_NS, init_duration_ns, NS_PAD)
-        },
-    );
+    let _ = FAMILY.notify(Net::init_net(), GROUP_LIFECYCLE, CMD_CREATE_NTF, |msg| {
+        msg.put_u32(NS_INUM, net.inum())?;
+        msg.put_u64(NS_COOKIE, net.cookie(), NS_PAD)?;
+        msg.put_u8(NS_INIT_NET, u8::from(net.is_init_net()))?;
+        msg.put_u64(NS_INIT_DURATION_NS, init_duration_ns, NS_PAD)
+    });
 }
 
 /// Announces that `net`'s state was torn down, after `lifetime_ns`, its
 /// teardown having taken `exit_duration_ns`.
 pub(crate) fn notify_destroyed(net: &Net, lifetime_ns: u64, exit_duration_ns: u64) {
-    let _ = FAMILY.notify(
-        Net::init_net(),
-        GROUP_LIFECYCLE,
-        CMD_DESTROY_NTF,
-        |msg| {
-            msg.put_u32(NS_INUM, net.inum())?;
-            msg.put_u64(NS_COOKIE, net.cookie(), NS_PAD)?;
-            msg.put_u64(NS_LIFETIME_NS, lifetime_ns, NS_PAD)?;
-            msg.put_u64(NS_EXIT_DURATION_NS, exit_duration_ns, NS_PAD)
-        },
-    );
+    let _ = FAMILY.notify(Net::init_net(), GROUP_LIFECYCLE, CMD_DESTROY_NTF, |msg| {
+        msg.put_u32(NS_INUM, net.inum())?;
+        msg.put_u64(NS_COOKIE, net.cookie(), NS_PAD)?;
+        msg.put_u64(NS_LIFETIME_NS, lifetime_ns, NS_PAD)?;
+        msg.put_u64(NS_EXIT_DURATION_NS, exit_duration_ns, NS_PAD)
+    });
 }

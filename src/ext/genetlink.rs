@@ -77,25 +77,37 @@ impl Policy {
 
     /// A `u32` (`NLA_U32`).
     pub(crate) const fn u32() -> Self {
-        Self::of(bindings::NLA_U32, bindings::nla_policy_validation_NLA_VALIDATE_NONE)
+        Self::of(
+            bindings::NLA_U32,
+            bindings::nla_policy_validation_NLA_VALIDATE_NONE,
+        )
     }
 
     /// A flag (`NLA_FLAG`): present or not, no payload.
     pub(crate) const fn flag() -> Self {
-        Self::of(bindings::NLA_FLAG, bindings::nla_policy_validation_NLA_VALIDATE_NONE)
+        Self::of(
+            bindings::NLA_FLAG,
+            bindings::nla_policy_validation_NLA_VALIDATE_NONE,
+        )
     }
 
     /// A `u32` of which only the bits of `mask` may be set
     /// (`NLA_POLICY_MASK(NLA_U32, mask)`).
     pub(crate) const fn u32_mask(mask: u32) -> Self {
-        let mut p = Self::of(bindings::NLA_U32, bindings::nla_policy_validation_NLA_VALIDATE_MASK);
+        let mut p = Self::of(
+            bindings::NLA_U32,
+            bindings::nla_policy_validation_NLA_VALIDATE_MASK,
+        );
         p.0.__bindgen_anon_1.mask = mask;
         p
     }
 
     /// An `s32` of at least `min` (`NLA_POLICY_MIN(NLA_S32, min)`).
     pub(crate) const fn s32_min(min: i16) -> Self {
-        let mut p = Self::of(bindings::NLA_S32, bindings::nla_policy_validation_NLA_VALIDATE_MIN);
+        let mut p = Self::of(
+            bindings::NLA_S32,
+            bindings::nla_policy_validation_NLA_VALIDATE_MIN,
+        );
         p.0.__bindgen_anon_1.__bindgen_anon_1.min = min;
         p
     }
@@ -119,7 +131,7 @@ impl MulticastGroup {
         assert!(name.len() <= g.name.len() && name[name.len() - 1] == 0);
         let mut i = 0;
         while i < name.len() {
-            g.name[i] = name[i] as _;
+            g.name[i] = kernel::ffi::c_char::from_ne_bytes([name[i]]);
             i += 1;
         }
         if net_admin {
@@ -286,7 +298,7 @@ impl<D: Send + Sync + 'static> Family<D> {
         // SAFETY: as above; all zeroes is valid.
         *family = unsafe { core::mem::zeroed() };
         for (dst, src) in family.name.iter_mut().zip(self.name) {
-            *dst = *src as _;
+            *dst = kernel::ffi::c_char::from_ne_bytes([*src]);
         }
         family.version = self.version;
         family.set_netnsok(1);
@@ -501,7 +513,12 @@ impl<'a> Msg<'a> {
         // its length, which fits in an `int` (attribute payloads here are a
         // few bytes).
         to_result(unsafe {
-            bindings::nla_put(self.skb, c_int::from(ty), bytes.len() as c_int, bytes.as_ptr().cast())
+            bindings::nla_put(
+                self.skb,
+                c_int::from(ty),
+                bytes.len() as c_int,
+                bytes.as_ptr().cast(),
+            )
         })
     }
 
@@ -760,7 +777,11 @@ impl Dump<'_> {
     /// if it does not fit in what is left of the buffer (nothing is put:
     /// stop, and put it in the next part); `EMSGSIZE` if it does not fit in
     /// an empty buffer either; `fill`'s error otherwise.
-    pub(crate) fn put(&mut self, cmd: u8, fill: impl FnOnce(&mut Msg<'_>) -> Result) -> Result<bool> {
+    pub(crate) fn put(
+        &mut self,
+        cmd: u8,
+        fill: impl FnOnce(&mut Msg<'_>) -> Result,
+    ) -> Result<bool> {
         // SAFETY: the buffer and the request are valid (invariant).
         let hdr = unsafe {
             bindings::genlmsg_put(
@@ -799,15 +820,13 @@ unsafe extern "C" fn doit_callback<D: Send + Sync + 'static, H: DoIt<D>>(
     info: *mut bindings::genl_info,
 ) -> c_int {
     // SAFETY: genetlink passes the op's family, a `Family<D>` (`Op`
-    // invariant), and a valid request; the family is registered, so its
-    // data is set and stays so until this call returns (genetlink's
-    // callback lock).
+    // invariant), and a valid request; the family's data stays set until
+    // this call returns (registered; genetlink's callback lock).
     let (data, maxattr) = unsafe {
         let family = Family::<D>::from_raw((*info).family);
-        let op = family
-            .ops
-            .iter()
-            .find(|op| op.0.cmd == (*(*info).genlhdr).cmd && op.0.flags & bindings::GENL_CMD_CAP_DO as u8 != 0);
+        let op = family.ops.iter().find(|op| {
+            op.0.cmd == (*(*info).genlhdr).cmd && op.0.flags & bindings::GENL_CMD_CAP_DO as u8 != 0
+        });
         (
             &*family.data.load(Ordering::Acquire),
             op.map_or(0, |op| op.0.maxattr as u16),
@@ -861,7 +880,9 @@ unsafe extern "C" fn dump_start<D: Send + Sync + 'static>(
         let family = Family::<D>::from_raw((*info).family);
         let data = family.data.load(Ordering::Acquire);
         // A new reference, for the dump: the registration keeps its own.
-        let data = Arc::into_raw(Arc::clone(&core::mem::ManuallyDrop::new(Arc::from_raw(data))));
+        let data = Arc::into_raw(Arc::clone(&core::mem::ManuallyDrop::new(Arc::from_raw(
+            data,
+        ))));
         let ctx = dump_ctx(cb);
         ctx.data = data.cast();
         ctx.cursor = 0;

@@ -82,8 +82,8 @@ use core::{
     cell::UnsafeCell,
     marker::PhantomData,
     mem::MaybeUninit,
-    pin::Pin,
     ops::ControlFlow,
+    pin::Pin,
     ptr::NonNull,
     sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering},
 };
@@ -777,9 +777,9 @@ impl<T: Operations> Registration<T> {
         let index = T::ID.index.load(Ordering::Acquire);
         if !index.is_null() {
             // SAFETY: as in `init_slot`. Taking the mutex waits for a
-            // `for_each_from` that may be using this state.
-            let removed = unsafe { &*index }.lock().remove(&net.cookie());
-            drop(removed);
+            // `for_each_from` that may be using this state; the node is
+            // freed under it.
+            let _ = unsafe { &*index }.lock().remove(&net.cookie());
         }
         let token = PreExit(());
         // SAFETY: `ready` is set, so `value` is initialised; only this
