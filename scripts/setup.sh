@@ -36,6 +36,7 @@ PACKAGES=(
 	qemu-system-x86 busybox-static debootstrap
 	iproute2 iputils-ping nftables util-linux procps python3 rsync trace-cmd
 	python3-matplotlib
+	python3-yaml python3-jsonschema
 	dwarves libbpf-dev
 )
 

@@ -6,9 +6,12 @@
 //! them).
 //!
 //! - `get` (do): one namespace, the caller's own or the one selected by
-//!   `ns-fd` (an open namespace file descriptor: holding it is the
-//!   permission) or `nsid` (a peer of the caller's namespace: needs
-//!   `CAP_NET_ADMIN` over its owning user namespace, as the dump does).
+//!   `ns-fd` (an open namespace file descriptor, as rtnetlink's
+//!   `IFLA_NET_NS_FD`) or `nsid` (a peer of the caller's namespace); one
+//!   rule decides who sees what, for the do and the dump alike: the
+//!   caller's own namespace, and those whose owning user namespace it has
+//!   `CAP_NET_ADMIN` over (holding a namespace's file, which
+//!   `/run/netns/NAME` gives anybody, is not enough).
 //! - `get` (dump): every namespace the caller may see: with
 //!   `CAP_NET_ADMIN` in the initial user namespace all, otherwise its own
 //!   and those whose owning user namespace it has `CAP_NET_ADMIN` over. The
@@ -149,7 +152,7 @@ struct Get;
 /// The `set` operation.
 struct Set;
 
-/// Whether the requester may see `net` in a dump or select it by nsid:
+/// Whether the requester may see `net` in a dump or select it (ns-fd, nsid):
 /// its own namespace, or one whose owning user namespace it has
 /// `CAP_NET_ADMIN` over.
 fn visible(own: &Net, net: &Net, net_admin_over: impl FnOnce(&Net) -> bool) -> bool {
@@ -167,12 +170,22 @@ fn select(req: &Request<'_>) -> Result<NetRef> {
             );
             Err(EINVAL)
         }
-        (Some(fd), None) => NetRef::from_fd(fd).inspect_err(|_| {
-            req.set_error(
-                Some(NS_NS_FD),
-                c_str!("ns-fd is not an open network namespace file descriptor"),
-            )
-        }),
+        (Some(fd), None) => {
+            let net = NetRef::from_fd(fd).inspect_err(|_| {
+                req.set_error(
+                    Some(NS_NS_FD),
+                    c_str!("ns-fd is not an open network namespace file descriptor"),
+                )
+            })?;
+            if !visible(&own, &net, |n| req.net_admin_over(n)) {
+                req.set_error(
+                    Some(NS_NS_FD),
+                    c_str!("needs CAP_NET_ADMIN over that namespace's user namespace"),
+                );
+                return Err(EPERM);
+            }
+            Ok(net)
+        }
         (None, Some(nsid)) => {
             let Some(net) = NetRef::from_nsid(&own, nsid) else {
                 req.set_error(

@@ -181,6 +181,17 @@ t_safety_comments() {
 		END { exit bad }'
 }
 
+t_spec() {
+	# The family's spec against the kernel's genetlink schema, its docs, and
+	# the ids src/netlink.rs declares (the policies: tests/t70-netlink.sh).
+	local ksrc
+	ksrc=$(rnetns_src_dir 7.2)
+	[ -f "$ksrc/Documentation/netlink/genetlink.yaml" ] ||
+		{ echo "no 7.2 source tree at $ksrc"; return 4; }
+	/usr/bin/python3 scripts/check-spec.py "$ksrc/Documentation/netlink/genetlink.yaml" \
+		netlink/rnetns.yaml src/netlink.rs
+}
+
 t_c_helpers_are_wrappers() {
 	# No logic in C: each function of the wrappers, the traceable entry
 	# points and the trace event wrappers is one statement.
@@ -217,7 +228,7 @@ t_polled_conditions() {
 
 nprep=0
 for k in "${KERNELS[@]}"; do [ "${VARIANT[$k]}" != prep ] || nprep=$((nprep + 1)); done
-ktap_plan $((10 + 3 * ${#KERNELS[@]} + nprep))
+ktap_plan $((11 + 3 * ${#KERNELS[@]} + nprep))
 run_test "rustfmt: no diff" t_rustfmt
 run_test "benchmark tools (bench/tool, bench/insncount): rustfmt and clippy -D warnings clean" t_bench_tools
 for k in "${KERNELS[@]}"; do
@@ -231,6 +242,7 @@ run_test "module_param! refuses a world-writable mode at build time" t_world_wri
 run_test "from a clone in a 0700 directory with a space in its path, under /tmp" t_clone_location
 run_test "unsafe only in the abstraction layer (src/ext)" t_unsafe_confined
 run_test "every unsafe block has // SAFETY:, every unsafe fn # Safety" t_safety_comments
+run_test "netlink/rnetns.yaml: valid against the kernel's genetlink schema, documented, its ids those of src/netlink.rs" t_spec
 run_test "C files are one-line wrappers (helpers, entry points, trace events)" t_c_helpers_are_wrappers
 run_test "make install puts rnetns.ko in the module tree and runs depmod" t_install
 run_test "polled test conditions are re-evaluated (wait_for, not wait_until)" t_polled_conditions

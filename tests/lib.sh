@@ -197,3 +197,17 @@ udp_both_ways() {
 		echo 400 >>$STATS/packets
 	done
 }
+
+# ynl ARGS...: the kernel's YNL CLI (the 7.2 tree's, staged by qemu/run as
+# $RNETNS_YNL) on the rnetns family's spec, replies as JSON, unbuffered (a
+# subscriber's lines reach its file as they come). The spec's schema is
+# checked on the host (tests/host-checks.sh), not at every call.
+ynl() {
+	PYTHONUNBUFFERED=1 /usr/bin/python3 "$RNETNS_YNL" --spec "$RNETNS_TOP/netlink/rnetns.yaml" \
+		--no-schema --output-json "$@"
+}
+
+# need_ynl: skip (4) where the YNL CLI was not staged.
+need_ynl() {
+	[ -n "${RNETNS_YNL:-}" ] && [ -f "$RNETNS_YNL" ] || { echo "no YNL CLI (RNETNS_YNL) in this guest"; return 4; }
+}

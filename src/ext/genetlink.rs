@@ -39,7 +39,7 @@ use core::{
     ptr::NonNull,
     sync::atomic::{AtomicBool, AtomicPtr, Ordering},
 };
-use kernel::{error::to_result, prelude::*, sync::Arc, types::Opaque};
+use kernel::{c_str, error::to_result, prelude::*, sync::Arc, types::Opaque};
 
 /// The size of the message a `doit` reply or a notification starts with
 /// (`GENLMSG_DEFAULT_SIZE`: a page less the headers).
@@ -203,13 +203,20 @@ impl<D: Send + Sync + 'static> Op<D> {
     }
 
     /// The `dumpit` of command `cmd`, answered by `H`; a dump takes no
-    /// attributes. With permission `flags` as for [`Op::doit`].
+    /// attributes: its policy refuses every one (strict validation,
+    /// "Unsupported attribute" or "Unknown attribute type"). With
+    /// permission `flags` as for [`Op::doit`].
     pub(crate) const fn dumpit<H: DumpIt<D>>(cmd: u8, flags: u8) -> Self {
+        /// No attribute: type 1 is `NLA_UNSPEC`, refused as unsupported,
+        /// and every type above it is unknown.
+        static NO_ATTRIBUTES: [Policy; 2] = [Policy::UNSPEC, Policy::UNSPEC];
         // SAFETY: as in `doit`.
         let mut op: bindings::genl_split_ops = unsafe { core::mem::zeroed() };
         op.__bindgen_anon_1.__bindgen_anon_2.start = Some(dump_start::<D>);
         op.__bindgen_anon_1.__bindgen_anon_2.dumpit = Some(dump_callback::<D, H>);
         op.__bindgen_anon_1.__bindgen_anon_2.done = Some(dump_done::<D>);
+        op.policy = NO_ATTRIBUTES.as_ptr().cast();
+        op.maxattr = 1;
         op.cmd = cmd;
         op.flags = flags | bindings::GENL_CMD_CAP_DUMP as u8;
         Self(op, PhantomData)
@@ -612,6 +619,38 @@ pub(crate) struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// The first attribute type that occurs more than once at the top
+    /// level of the request, if any.
+    fn repeated(&self) -> Option<u16> {
+        let mut seen = 0u64;
+        // SAFETY: `info` is genetlink's, with its request's header
+        // (invariant).
+        let (mut nla, mut rem) = unsafe {
+            (
+                bindings::rnetns_genl_attrdata(self.info),
+                bindings::rnetns_genl_attrlen(self.info),
+            )
+        };
+        // SAFETY: `nla_ok` checks that `nla` and its payload lie within the
+        // `rem` bytes left of the request, which `nla_next` keeps up.
+        while unsafe { bindings::rnetns_nla_ok(nla, rem) } != 0 {
+            // SAFETY: `nla_ok` said `nla` is within the request.
+            let ty = unsafe { bindings::rnetns_nla_type(nla) };
+            // Strict validation refused types above `maxattr` (< 64).
+            if let Ok(ty) = u16::try_from(ty) {
+                if ty < 64 {
+                    if seen & (1 << ty) != 0 {
+                        return Some(ty);
+                    }
+                    seen |= 1 << ty;
+                }
+            }
+            // SAFETY: as above; `rem` is ours.
+            nla = unsafe { bindings::rnetns_nla_next(nla, &mut rem) };
+        }
+        None
+    }
+
     /// Attribute `ty` if present.
     fn attr(&self, ty: u16) -> Option<NonNull<bindings::nlattr>> {
         if ty > self.maxattr {
@@ -839,6 +878,12 @@ unsafe extern "C" fn doit_callback<D: Send + Sync + 'static, H: DoIt<D>>(
         maxattr,
         _cb: PhantomData,
     };
+    // The policy parse keeps the last of repeated attributes; a request
+    // that gives one twice is ambiguous, and refused.
+    if let Some(ty) = req.repeated() {
+        req.set_error(Some(ty), c_str!("attribute given more than once"));
+        return EINVAL.to_errno();
+    }
     match H::doit(data, &req) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),

@@ -202,6 +202,31 @@ struct net *rnetns_genl_info_net(const struct genl_info *info)
 	return genl_info_net(info);
 }
 
+struct nlattr *rnetns_genl_attrdata(const struct genl_info *info)
+{
+	return nlmsg_attrdata(info->nlhdr, GENL_HDRLEN);
+}
+
+int rnetns_genl_attrlen(const struct genl_info *info)
+{
+	return nlmsg_attrlen(info->nlhdr, GENL_HDRLEN);
+}
+
+int rnetns_nla_ok(const struct nlattr *nla, int remaining)
+{
+	return nla_ok(nla, remaining);
+}
+
+struct nlattr *rnetns_nla_next(const struct nlattr *nla, int *remaining)
+{
+	return nla_next(nla, remaining);
+}
+
+int rnetns_nla_type(const struct nlattr *nla)
+{
+	return nla_type(nla);
+}
+
 struct net *rnetns_skb_sock_net(const struct sk_buff *skb)
 {
 	return sock_net(skb->sk);

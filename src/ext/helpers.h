@@ -57,6 +57,11 @@ void rnetns_nla_nest_end(struct sk_buff *skb, struct nlattr *start);
 void rnetns_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start);
 const struct genl_info *rnetns_genl_info_dump(struct netlink_callback *cb);
 struct net *rnetns_genl_info_net(const struct genl_info *info);
+struct nlattr *rnetns_genl_attrdata(const struct genl_info *info);
+int rnetns_genl_attrlen(const struct genl_info *info);
+int rnetns_nla_ok(const struct nlattr *nla, int remaining);
+struct nlattr *rnetns_nla_next(const struct nlattr *nla, int *remaining);
+int rnetns_nla_type(const struct nlattr *nla);
 struct net *rnetns_skb_sock_net(const struct sk_buff *skb);
 unsigned int rnetns_skb_len(const struct sk_buff *skb);
 
