@@ -137,10 +137,17 @@ reset_tracing() {
 	echo >$T/trace
 }
 
-# graph_with_events FUNCS: start a function_graph trace of FUNCS (with the
-# task and the function name at each closing brace) and the rnetns events.
+# graph_with_events [-d DEPTH] FUNCS: start a function_graph trace of FUNCS
+# (with the task and the function name at each closing brace) and the
+# rnetns events, DEPTH levels deep (default: all). On the debug kernel the
+# whole graph of one setup_net is some 660,000 entries (slab debugging
+# unwinds the stack at every allocation): more than the ring buffer holds,
+# and the oldest part, rnetns's among it, is overwritten.
 graph_with_events() {
+	local depth=0
+	[ "$1" != -d ] || { depth=$2; shift 2; }
 	reset_tracing
+	echo "$depth" >$T/max_graph_depth
 	echo "$*" >$T/set_graph_function
 	echo function_graph >$T/current_tracer
 	echo 1 >$T/options/funcgraph-tail

@@ -70,7 +70,9 @@ t_graph_frame() {
 	# Recipe: rnetns_net_init as a frame of its own inside ops_init.
 	grep -q '^rnetns_net_init \[rnetns\]$' $T/available_filter_functions ||
 		fail "rnetns_net_init is not in available_filter_functions" || return 1
-	graph_with_events setup_net
+	# Four levels, as README's example: setup_net > ops_init >
+	# rnetns_net_init > what it calls.
+	graph_with_events -d 4 setup_net
 	ip netns add frame1 || return 1
 	echo 0 >$T/tracing_on
 	local f
@@ -175,7 +177,7 @@ t_profile() {
 t_graph_setup_net() {
 	# Recipe: function_graph on setup_net with the rnetns events.
 	grep -qx setup_net $T/available_filter_functions || fail "setup_net is not traceable" || return 1
-	graph_with_events setup_net
+	graph_with_events -d 6 setup_net
 	ip netns add trace1 || return 1
 	echo 0 >$T/tracing_on
 	local inum
@@ -188,7 +190,7 @@ t_graph_setup_net() {
 t_graph_cleanup_net() {
 	local inum
 	inum=$(inum /run/netns/trace1)
-	graph_with_events cleanup_net
+	graph_with_events -d 6 cleanup_net
 	ip netns del trace1
 	# cleanup_net runs later, from the netns workqueue.
 	wait_until $TEARDOWN grep -q "rnetns_net_exit: inum=$inum" $T/trace || fail "no rnetns_net_exit for $inum" || return 1
