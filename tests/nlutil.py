@@ -23,8 +23,12 @@ and the family's spec ($RNETNS_TOP/netlink/rnetns.yaml).
         start a dump, read its first part, print "paused K" and wait until
         the file TRIGGER exists; then read the rest (print "done N dup D")
         or, with close, close the socket mid-dump (print "closed")
-  nlutil.py repeated
-        get with nsid given twice: EINVAL, with the message naming it
+  nlutil.py req REQUEST...
+        one process, several requests, one line each: REQUEST is
+        "do OP JSON", "dump OP JSON", "packets INUM" (a dump: that
+        namespace's packets, summed), "subscribe GROUP" or "repeated" (get
+        with nsid given twice); prints "ok REPLY" (a dump: its inode
+        numbers, sorted) or "ERRNO: extack message" ("-" if none)
   nlutil.py fuzz COUNT SEED
         send COUNT malformed or random requests to the family (COUNT/10
         mutations of each kind, seeded); every request gets an answer, and
@@ -40,11 +44,18 @@ import struct
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.environ.get('RNETNS_YNL', '')))
-# pylint: disable=wrong-import-position,import-error
-from lib import YnlFamily, NlError  # noqa: E402
-from lib.ynl import Netlink, NlMsgs, NlAttrs, GenlMsg, _genl_msg, _genl_msg_finalize, \
-    _genl_policy_dump  # noqa: E402
+
+
+def load_ynl():
+    """The kernel's YNL library: imported only by the commands that speak
+    netlink (an import costs seconds in an emulated debug guest)."""
+    # pylint: disable=global-statement,import-outside-toplevel,import-error
+    global YnlFamily, NlError, Netlink, NlMsgs, NlAttrs, GenlMsg, _genl_msg, \
+        _genl_msg_finalize, _genl_policy_dump
+    sys.path.insert(0, os.path.dirname(os.environ.get('RNETNS_YNL', '')))
+    from lib import YnlFamily, NlError
+    from lib.ynl import Netlink, NlMsgs, NlAttrs, GenlMsg, _genl_msg, _genl_msg_finalize, \
+        _genl_policy_dump
 
 SPEC = os.path.join(os.environ.get('RNETNS_TOP', '.'), 'netlink', 'rnetns.yaml')
 CLONE_NEWNET = 0x40000000
@@ -82,6 +93,7 @@ def cmd_compare(dump_path, *nsfiles):
     with open(dump_path) as f:
         dump = json.load(f)
     by_inum = {e['inum']: e for e in dump}
+    print(f"dump: {len(dump)} namespaces")
     if len(by_inum) != len(dump):
         print("an inode number is listed twice in the dump")
         return 1
@@ -263,8 +275,10 @@ def cmd_paused_dump(trigger, how='resume'):
                 if a.type == 2:  # cookie
                     cookies.append(a.as_scalar('u64'))
 
-    # The first part was made when the dump started (one page at most).
-    take(sock.recv(65536))
+    # Reads of 4000 bytes: netlink sizes the next part by the reader's
+    # buffer (a larger one would let the second part finish the dump, and
+    # reading the first part makes the second).
+    take(sock.recv(4000))
     print(f"paused {len(cookies)}", flush=True)
     while not os.path.exists(trigger):
         time.sleep(0.1)
@@ -273,23 +287,54 @@ def cmd_paused_dump(trigger, how='resume'):
         print("closed", flush=True)
         return 0
     while not done:
-        take(sock.recv(65536))
+        take(sock.recv(4000))
     print(f"done {len(cookies)} dup {len(cookies) - len(set(cookies))}", flush=True)
     return 0
 
 
-def cmd_repeated():
-    ynl = family()
+def repeated(ynl):
+    """get with nsid twice: the error line."""
     body = b''.join(struct.pack('HHi', 8, 9, 0) for _ in range(2))
     msg = _genl_msg(ynl.nlproto.family_id, Netlink.NLM_F_REQUEST | Netlink.NLM_F_ACK,
                     ynl.ops['get'].req_value, 1, 1) + body
     ynl.sock.send(_genl_msg_finalize(msg))
     for m in NlMsgs(ynl.sock.recv(65536)):
         if m.nl_type == Netlink.NLMSG_ERROR:
-            print(f"{errno.errorcode.get(-m.error, m.error)}: {(m.extack or {}).get('msg')}")
-            return 0 if m.error == -errno.EINVAL and m.extack and 'more than once' in m.extack.get('msg', '') else 1
-    print("no error")
-    return 1
+            if not m.error:
+                return "ok"
+            return f"{errno.errorcode.get(-m.error, m.error)}: {(m.extack or {}).get('msg', '-')}"
+    return "no answer"
+
+
+def cmd_req(*reqs):
+    ynl = family()
+    for req in reqs:
+        words = req.split(' ', 2)
+        try:
+            if words[0] == 'do':
+                r = ynl.do(words[1], json.loads(words[2]))
+                line = f"ok {json.dumps(r, default=sorted)}"
+            elif words[0] == 'dump':
+                r = ynl.dump(words[1], json.loads(words[2]))
+                line = "ok " + ' '.join(str(i) for i in sorted(e['inum'] for e in r))
+            elif words[0] == 'packets':
+                r = ynl.dump('get', {})
+                e = [e for e in r if e['inum'] == int(words[1])][0]
+                line = f"ok {sum(c['packets'] for c in e.get('counter', []))}"
+            elif words[0] == 'subscribe':
+                # A socket of its own: this one is bound by now.
+                family().ntf_subscribe(words[1])
+                line = "ok"
+            elif words[0] == 'repeated':
+                line = repeated(ynl)
+            else:
+                line = f"bad request {req}"
+        except NlError as e:
+            line = f"{errno.errorcode.get(e.error, e.error)}: {(e.nl_msg.extack or {}).get('msg', '-')}"
+        except OSError as e:
+            line = f"{errno.errorcode.get(e.errno, e.errno)}: {e.strerror}"
+        print(f"{req} -> {line}", flush=True)
+    return 0
 
 
 def cmd_fuzz(count, seed):
@@ -338,20 +383,25 @@ def cmd_fuzz(count, seed):
                                attr(9, struct.pack('i', rnd.choice([-1, -100, 7, 12345]))),
                                attr(5, struct.pack('I', rnd.choice([1 << 10, 1 << 31, 0xffffffff])))
                                + attr(10, b'')])
-        else:  # genetlink-level: unknown command, short header, dump of set
-            sub = rnd.randrange(3)
+        else:  # genetlink-level: unknown command, short header, dump of
+            # set; a reserved header field or flag set (with messages)
+            sub = rnd.randrange(5)
             if sub == 0:
-                return rnd.choice([0, 3, 4, 5, 200]), 0, b'', 'core', None
+                return rnd.choice([0, 3, 4, 5, 200]), 0, b'', 'core', None, 0
             if sub == 1:
-                return 1, 0, b'', 'core', rnd.choice([0, 1, 2, 3])
-            return 2, Netlink.NLM_F_DUMP, b'', 'core', None
-        return cmd, flags, body, 'family', None
+                return 1, 0, b'', 'core', rnd.choice([0, 1, 2, 3]), 0
+            if sub == 2:
+                return 2, Netlink.NLM_F_DUMP, b'', 'core', None, 0
+            if sub == 3:
+                return 1, 0, b'', 'family', None, rnd.randrange(1, 65536)
+            return 1, rnd.choice([0x10, 0x20, 0x800, 0x1000]), b'', 'family', None, 0
+        return cmd, flags, body, 'family', None, 0
 
     results = {}
     missing_msg = 0
     for seq in range(1, int(count) + 1):
-        cmd, flags, body, level, genl_len = kinds()
-        genl = struct.pack('BBH', cmd, 1, 0)
+        cmd, flags, body, level, genl_len, reserved = kinds()
+        genl = struct.pack('BBH', cmd, 1, reserved)
         if genl_len is not None:
             genl = genl[:genl_len]
         payload = genl + body
@@ -383,10 +433,12 @@ def cmd_fuzz(count, seed):
 
 def main():
     cmds = {'compare': cmd_compare, 'policy': cmd_policy, 'race': cmd_race,
-            'paused-dump': cmd_paused_dump, 'repeated': cmd_repeated, 'fuzz': cmd_fuzz}
+            'paused-dump': cmd_paused_dump, 'req': cmd_req, 'fuzz': cmd_fuzz}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__)
         return 2
+    if sys.argv[1] != 'compare':
+        load_ynl()
     return cmds[sys.argv[1]](*sys.argv[2:])
 
 

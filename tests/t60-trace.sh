@@ -284,7 +284,40 @@ t_write_event() {
 		"$(grep -c "rnetns_write: inum=$inum .* result=0$" $T/trace) $(grep -c "rnetns_write: inum=$inum .* result=-22$" $T/trace)" "3 1"
 }
 
-ktap_plan 12
+t_unheard() {
+	# A notification is built only for a listener: with none, creating
+	# and destroying namespaces builds no netlink message
+	# (rnetns_genlmsg_new, the one allocation of a message); with a
+	# listener, one per creation and teardown.
+	need_ynl || return
+	reset_tracing
+	echo 'p:rnetns_nl/new rnetns_genlmsg_new' >>$T/kprobe_events &&
+		echo 1 >$T/events/rnetns_nl/enable || fail "no kprobe on rnetns_genlmsg_new" || return 1
+	echo 1 >$T/tracing_on
+	ip netns add quiet1 && ip netns del quiet1 && unshare -n true
+	echo 0 >$T/tracing_on
+	expect_eq "messages built with nobody listening, 2 creations" \
+		"$(grep -c ' new: (rnetns_genlmsg_new' $T/trace)" 0 || return 1
+	setsid bash -c "source $RNETNS_TOP/tests/lib.sh; ynl --subscribe lifecycle --sleep 3600 >/tmp/t60-ntf.json 2>&1" &
+	local l=$!
+	echo 1 >$T/tracing_on
+	local i
+	for i in $(seq 60); do
+		unshare -n true
+		wait_for 5 'grep -q destroy-ntf /tmp/t60-ntf.json' && break
+	done
+	echo 0 >$T/tracing_on
+	kill -TERM -- -$l 2>/dev/null
+	wait $l 2>/dev/null
+	local built heard
+	built=$(grep -c ' new: (rnetns_genlmsg_new' $T/trace) heard=$(grep -c -- '-ntf"' /tmp/t60-ntf.json)
+	echo "with a listener: $built messages built, $heard heard"
+	[ "$built" -ge "$heard" ] && [ "$heard" -ge 2 ] || fail "no message built for the listener"
+	echo 0 >$T/events/rnetns_nl/enable
+	echo >$T/kprobe_events
+}
+
+ktap_plan 13
 run_test "trace events under events/rnetns" t_events
 run_test "function_graph: rnetns_net_init is a frame in setup_net > ops_init, with a duration and its work inside" t_graph_frame
 run_test "set_graph_function=rnetns_net_init traces rnetns's init alone" t_graph_own
@@ -297,4 +330,5 @@ run_test "scripts/trace.sh's profile: setup_net/cleanup_net tables with rnetns's
 run_test "trace-cmd record -p function_graph -g setup_net -e rnetns shows the event" t_trace_cmd
 run_test "lifecycle histograms add up to the namespaces made and destroyed" t_histograms
 run_test "writes (reset, hooks=, refused) are traced with their result" t_write_event
+run_test "netlink: no message built when nobody listens (kprobe on rnetns_genlmsg_new), some when one does" t_unheard
 ktap_finish

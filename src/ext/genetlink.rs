@@ -203,20 +203,15 @@ impl<D: Send + Sync + 'static> Op<D> {
     }
 
     /// The `dumpit` of command `cmd`, answered by `H`; a dump takes no
-    /// attributes: its policy refuses every one (strict validation,
-    /// "Unsupported attribute" or "Unknown attribute type"). With
-    /// permission `flags` as for [`Op::doit`].
+    /// attributes: with no policy, genetlink gives it its reject-all one
+    /// (every attribute is an "Unknown attribute type"). With permission
+    /// `flags` as for [`Op::doit`].
     pub(crate) const fn dumpit<H: DumpIt<D>>(cmd: u8, flags: u8) -> Self {
-        /// No attribute: type 1 is `NLA_UNSPEC`, refused as unsupported,
-        /// and every type above it is unknown.
-        static NO_ATTRIBUTES: [Policy; 2] = [Policy::UNSPEC, Policy::UNSPEC];
         // SAFETY: as in `doit`.
         let mut op: bindings::genl_split_ops = unsafe { core::mem::zeroed() };
         op.__bindgen_anon_1.__bindgen_anon_2.start = Some(dump_start::<D>);
         op.__bindgen_anon_1.__bindgen_anon_2.dumpit = Some(dump_callback::<D, H>);
         op.__bindgen_anon_1.__bindgen_anon_2.done = Some(dump_done::<D>);
-        op.policy = NO_ATTRIBUTES.as_ptr().cast();
-        op.maxattr = 1;
         op.cmd = cmd;
         op.flags = flags | bindings::GENL_CMD_CAP_DUMP as u8;
         Self(op, PhantomData)
@@ -298,7 +293,6 @@ impl<D: Send + Sync + 'static> Family<D> {
         if self.registered.swap(true, Ordering::AcqRel) {
             return Err(EBUSY);
         }
-        let max_cmd = self.ops.iter().map(|op| op.0.cmd).max().unwrap_or(0);
         // SAFETY: `registered` was clear, so the C family is not registered
         // and nothing else writes or reads it (invariant).
         let family = unsafe { &mut *self.family.get() };
@@ -314,8 +308,9 @@ impl<D: Send + Sync + 'static> Family<D> {
         family.n_split_ops = self.ops.len() as u8;
         family.mcgrps = self.groups.as_ptr().cast();
         family.n_mcgrps = self.groups.len() as u8;
-        // Every command gets strict validation.
-        family.resv_start_op = max_cmd.saturating_add(1);
+        // `resv_start_op` stays 0, as for every new family: each command
+        // gets genetlink's header checks (reserved field, flags) and strict
+        // attribute validation.
         family.module = module.as_ptr().cast();
         let ptr = Arc::into_raw(data).cast_mut();
         // INVARIANT: non-null before the family is registered.
