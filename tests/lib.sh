@@ -27,11 +27,13 @@ ktap_plan() {
 # The check runs in this shell (state it sets, such as PIDS, stays), with its
 # output in a file: background processes it starts cannot hold it up.
 run_test() {
-	local desc=$1 rc out=/tmp/ktap-check.$$
+	local desc=$1 rc out=/tmp/ktap-check.$$ t0=$SECONDS
 	shift
 	KTAP_N=$((KTAP_N + 1))
 	"$@" >"$out" 2>&1 && rc=0 || rc=$?
 	sed 's/^/# /' "$out"
+	# Where a test file's time goes (the default run's budget).
+	echo "# test $KTAP_N: $((SECONDS - t0))s"
 	rm -f "$out"
 	if [ "$rc" = 0 ]; then
 		echo "ok $KTAP_N $desc"
