@@ -91,8 +91,6 @@ impl Operations for NetState {
         netlink::notify_destroyed(net, self.lifetime_ns.load(Ordering::Relaxed), elapsed_ns);
     }
 
-    const INDEXED: bool = true;
-
     fn init_done(net: &Net, result: &Result, duration_ns: u64) {
         LIFECYCLE.init_ns.record(duration_ns);
         let errno = match result {

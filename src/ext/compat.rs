@@ -14,7 +14,6 @@
 //! | `rnetns_module_authors` | `authors` in `rust/macros/module.rs` (7.2) | `module!` takes `authors: [..]`, not `author:` |
 //! | `rnetns_seq_file` | `rust/kernel/seq_file.rs` (7.2) | `SeqFile` and `seq_print!` are the `kernel` crate's |
 //! | `rnetns_kunit_tests` | `kunit_tests` in `rust/macros/lib.rs` (7.2) | the KUnit tests (`src/unit_tests.rs`) are built |
-//! | `rnetns_rbtree_cursor_mut` | `cursor_lower_bound_mut` in `rust/kernel/rbtree.rs` (7.2) | [`rbtree_walk_from`] walks with it |
 //!
 //! `Kbuild` also handles two build-side differences: the kernel's bindgen
 //! parameters that derive `MaybeZeroable` or add `cfi_encoding` attributes
@@ -148,27 +147,3 @@ macro_rules! seq_print {
 }
 #[cfg(not(rnetns_seq_file))]
 pub(crate) use seq_print;
-
-/// Calls `f` with each entry of `tree` from the first whose key is at
-/// least `from`, in key order, until `f` breaks with a key, which it
-/// returns (`None` if `f` saw every entry). Linux 7.2's `RBTree` has
-/// `cursor_lower_bound_mut` where 6.12's `cursor_lower_bound` takes
-/// `&mut self`.
-pub(crate) fn rbtree_walk_from<K: Ord, V, B>(
-    tree: &mut kernel::rbtree::RBTree<K, V>,
-    from: &K,
-    mut f: impl FnMut(&K, &V) -> core::ops::ControlFlow<B>,
-) -> Option<B> {
-    #[cfg(rnetns_rbtree_cursor_mut)]
-    let mut cursor = tree.cursor_lower_bound_mut(from);
-    #[cfg(not(rnetns_rbtree_cursor_mut))]
-    let mut cursor = tree.cursor_lower_bound(from);
-    while let Some(c) = cursor {
-        let (k, v) = c.current();
-        if let core::ops::ControlFlow::Break(b) = f(k, v) {
-            return Some(b);
-        }
-        cursor = c.move_next();
-    }
-    None
-}

@@ -123,6 +123,17 @@ void rnetns_put_net(struct net *net)
 	put_net(net);
 }
 
+/* The namespaces set up and not yet dying, under rcu_read_lock(). */
+struct net *rnetns_net_first_rcu(void)
+{
+	return list_first_or_null_rcu(&net_namespace_list, struct net, list);
+}
+
+struct net *rnetns_net_next_rcu(struct net *net)
+{
+	return list_next_or_null_rcu(&net_namespace_list, &net->list, struct net, list);
+}
+
 struct sk_buff *rnetns_genlmsg_new(size_t payload)
 {
 	return genlmsg_new(payload, GFP_KERNEL);

@@ -38,6 +38,8 @@ u64 rnetns_ktime_get_ns(void);
 size_t rnetns_net_gen_offset(void);
 size_t rnetns_net_generic_ptr_offset(void);
 struct net *rnetns_maybe_get_net(struct net *net);
+struct net *rnetns_net_first_rcu(void);
+struct net *rnetns_net_next_rcu(struct net *net);
 void rnetns_put_net(struct net *net);
 struct sk_buff *rnetns_genlmsg_new(size_t payload);
 void rnetns_nlmsg_free(struct sk_buff *skb);

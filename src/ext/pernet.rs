@@ -84,17 +84,9 @@ use core::{
     mem::MaybeUninit,
     ops::ControlFlow,
     pin::Pin,
-    ptr::NonNull,
-    sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering},
+    sync::atomic::{AtomicBool, AtomicU8, Ordering},
 };
-use kernel::{
-    error::to_result,
-    new_mutex,
-    prelude::*,
-    rbtree::{RBTree, RBTreeNodeReservation},
-    sync::Mutex,
-    types::Opaque,
-};
+use kernel::{error::to_result, prelude::*, types::Opaque};
 
 /// Proof that the code holding it runs in a `pre_exit` callback: the netns
 /// core waits for an RCU grace period before the matching `exit`, so what is
@@ -223,28 +215,7 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     /// Called as the `exit` callback of `net` ends, once the state is gone,
     /// with how long the callback took.
     fn exit_done(_net: &Net, _duration_ns: u64) {}
-
-    /// Whether the registration keeps an index of the namespaces whose
-    /// state is set up, in the order of their cookies, for
-    /// [`Registration::for_each_from`] (one tree node per namespace,
-    /// allocated before `init` and charged as the state is).
-    const INDEXED: bool = false;
 }
-
-/// A namespace in a registration's index.
-///
-/// # Invariants
-///
-/// The namespace's state is set up (its slot `ATTACHED`) while the entry
-/// is in the index: `init` inserts it after attaching, and `pre_exit`
-/// removes it, under the index's mutex, before anything is torn down.
-struct Indexed(NonNull<bindings::net>);
-
-// SAFETY: only a pointer, used under the index's mutex.
-unsafe impl Send for Indexed {}
-
-/// A registration's index of namespaces, by cookie.
-type Index = Mutex<RBTree<u64, Indexed>>;
 
 /// The static storage of one registration's `net_generic` id.
 ///
@@ -257,9 +228,6 @@ pub(crate) struct Id {
     id: Opaque<u32>,
     /// Whether a [`Registration`] uses this storage.
     in_use: AtomicBool,
-    /// The registration's index ([`Operations::INDEXED`]), owned by it;
-    /// null if it has none.
-    index: AtomicPtr<Index>,
 }
 
 // SAFETY: `id` is written once by the netns core during registration, before
@@ -272,7 +240,6 @@ impl Id {
         Self {
             id: Opaque::new(0),
             in_use: AtomicBool::new(false),
-            index: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 
@@ -456,9 +423,6 @@ pub(crate) use pernet_callbacks;
 pub(crate) struct Registration<T: Operations> {
     /// The C operations, linked into the core's list while registered.
     ops: Pin<KBox<Opaque<bindings::pernet_operations>>>,
-    /// The index of namespaces ([`Operations::INDEXED`]), published in
-    /// `T::ID` while registered.
-    index: Option<Pin<KBox<Index>>>,
     /// The operations are those of `T`.
     _t: PhantomData<T>,
 }
@@ -491,23 +455,6 @@ impl<T: Operations> Registration<T> {
             size: core::mem::size_of::<Slot<T>>(),
             ..Default::default()
         };
-        let index = if T::INDEXED {
-            match KBox::pin_init(new_mutex!(RBTree::new(), "rnetns_index"), GFP_KERNEL) {
-                Ok(index) => Some(index),
-                Err(e) => {
-                    id.in_use.store(false, Ordering::Release);
-                    return Err(e);
-                }
-            }
-        } else {
-            None
-        };
-        // The callbacks find the index here; it is not freed before the
-        // operations are unregistered.
-        let index_ptr = index.as_ref().map_or(core::ptr::null_mut(), |i| {
-            core::ptr::from_ref::<Index>(i).cast_mut()
-        });
-        id.index.store(index_ptr, Ordering::Release);
         let registered = KBox::pin(Opaque::new(ops), GFP_KERNEL)
             .map_err(Error::from)
             .and_then(|ops| {
@@ -521,11 +468,9 @@ impl<T: Operations> Registration<T> {
             // INVARIANT: registered just above.
             Ok(ops) => Ok(Self {
                 ops,
-                index,
                 _t: PhantomData,
             }),
             Err(e) => {
-                id.index.store(core::ptr::null_mut(), Ordering::Release);
                 id.in_use.store(false, Ordering::Release);
                 Err(e)
             }
@@ -600,37 +545,33 @@ impl<T: Operations> Registration<T> {
     /// Calls `f` with each namespace whose state is set up, its state and
     /// its attachments, in the order of their cookies, from the first whose
     /// cookie is at least `from`, until `f` breaks with a cookie; returns
-    /// that cookie, or `None` if `f` saw every namespace. Namespaces set up
-    /// or torn down meanwhile are seen or not, but none twice. `f` runs
-    /// under the index's mutex (taken before the state's own locks; a
-    /// namespace's teardown waits for it) and may sleep. Without an index
-    /// ([`Operations::INDEXED`]) it sees nothing.
+    /// that cookie, or `None` if `f` saw every namespace. A namespace alive
+    /// throughout is seen once; one set up or torn down meanwhile once or
+    /// not at all ([`NetRef::live_from`], which walks the netns core's own
+    /// list of namespaces, so that nothing is kept per namespace for this).
+    /// `f` runs with a reference to its namespace held (the namespace's
+    /// teardown cannot begin meanwhile) and no lock; it may sleep. Must be
+    /// called from a context that may sleep (dropping the last reference to
+    /// a namespace queues its teardown).
     pub(crate) fn for_each_from(
         &self,
         from: u64,
         mut f: impl FnMut(&Net, &T, &T::Attached) -> ControlFlow<u64>,
     ) -> Option<u64> {
-        let index = self.index.as_ref()?;
-        let mut tree = index.lock();
-        super::compat::rbtree_walk_from(&mut tree, &from, |_, entry| {
-            // SAFETY: in the index, so the namespace is allocated and its
-            // state set up, and stays so while the mutex is held (`Indexed`
-            // invariant).
-            let net = unsafe { Net::from_raw(entry.0.as_ptr()) };
-            // SAFETY: as above: `ATTACHED`, so `value` is initialised and
-            // `attached` is `Some` (slot invariant).
-            let (value, attached) = unsafe {
-                let slot = &*Self::slot(net);
-                (
-                    (*slot.value.get()).assume_init_ref(),
-                    (*slot.attached.get()).as_ref(),
-                )
-            };
-            match attached {
-                Some(attached) => f(net, value, attached),
-                None => ControlFlow::Continue(()),
+        let mut from = from;
+        loop {
+            let live = NetRef::live_from(from);
+            for net in live.iter() {
+                // Not attached: a namespace being set up (only while this
+                // registration registers) or whose teardown began.
+                if let Ok((value, attached)) = self.attached(net) {
+                    if let ControlFlow::Break(cookie) = f(net, value, attached) {
+                        return Some(cookie);
+                    }
+                }
             }
-        })
+            from = live.next()?;
+        }
     }
 
     /// The state at `state` and its attachments, from a process-context
@@ -695,12 +636,6 @@ impl<T: Operations> Registration<T> {
 
     /// Builds the state of `net` in its slot and attaches it.
     fn init_slot(net: &Net) -> Result {
-        // Charged to the memory cgroup of the namespace's creator.
-        let node = if T::INDEXED {
-            Some(RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT)?)
-        } else {
-            None
-        };
         let slot = Self::slot(net).cast_mut();
         // SAFETY: this is `init` of our operations: the core allocated the
         // slot (zeroed, suitably aligned, see `register`) for us alone.
@@ -733,15 +668,6 @@ impl<T: Operations> Registration<T> {
                 // INVARIANT: written just above; read-only until `exit`
                 // shuts the attachments down, after `pre_exit` moved on.
                 slot.phase.store(ATTACHED, Ordering::Release);
-                let index = T::ID.index.load(Ordering::Acquire);
-                if let (Some(node), false) = (node, index.is_null()) {
-                    let ptr = NonNull::new(net.as_raw()).ok_or(EINVAL)?;
-                    // SAFETY: the registration owns the index until after
-                    // it is unregistered, and this callback is of it.
-                    let mut tree = unsafe { &*index }.lock();
-                    // INVARIANT: set up just above; `pre_exit` removes it.
-                    tree.insert(node.into_node(net.cookie(), Indexed(ptr)));
-                }
                 Ok(())
             }
             Err(e) => {
@@ -773,13 +699,6 @@ impl<T: Operations> Registration<T> {
         slot.phase.store(TORN_DOWN, Ordering::Release);
         if !slot.ready.load(Ordering::Acquire) {
             return;
-        }
-        let index = T::ID.index.load(Ordering::Acquire);
-        if !index.is_null() {
-            // SAFETY: as in `init_slot`. Taking the mutex waits for a
-            // `for_each_from` that may be using this state; the node is
-            // freed under it.
-            let _ = unsafe { &*index }.lock().remove(&net.cookie());
         }
         let token = PreExit(());
         // SAFETY: `ready` is set, so `value` is initialised; only this
@@ -838,8 +757,6 @@ impl<T: Operations> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: registered until now (type invariant).
         unsafe { bindings::unregister_pernet_subsys(self.ops.get()) };
-        // Every namespace's `pre_exit` emptied the index.
-        T::ID.index.store(core::ptr::null_mut(), Ordering::Release);
         T::ID.in_use.store(false, Ordering::Release);
     }
 }
