@@ -351,6 +351,30 @@ def analyse(d, mid, big, raw_dir=None):
     # Namespace creation and teardown of the held sets.
     res["hold"] = {str(r["live"]): r["data"] for r in d.stage("hold")}
     res["drain"] = {str(r["live"]): r["data"] for r in d.stage("drain")}
+
+    # Every namespace at once, three ways, by namespaces held: µs per
+    # namespace, and per-round ratios of the whole set's time to one dump's
+    # (ip netns exec runs on the named namespaces only: its whole-set time
+    # is its per-namespace time times the namespaces a dump lists).
+    res["nsall"] = {}
+    for live in sorted({r["live"] for r in d.stage("nsall")}):
+        def recs(way):
+            return {r["round"]: r["data"] for r in d.stage("nsall", live=live, way=way)}
+        dump, setns, ipexec = recs("dump"), recs("setns"), recs("ipexec")
+        n = next((x["namespaces_per_dump"] for x in dump.values()), None)
+        res["nsall"][str(live)] = {
+            "namespaces": n,
+            "named": next((x["namespaces"] for x in ipexec.values()), None),
+            "dump_us_per_ns": stats([x["per_dump_secs"] / x["namespaces_per_dump"] * 1e6
+                                     for x in dump.values() if x["namespaces_per_dump"]]),
+            "setns_us_per_ns": stats([x["per_ns_secs"] * 1e6 for x in setns.values()]),
+            "ipexec_us_per_ns": stats([x["per_ns_secs"] * 1e6 for x in ipexec.values()]),
+            "dump_ms": stats([x["per_dump_secs"] * 1e3 for x in dump.values()]),
+            "setns_over_dump": stats(paired(setns, dump, lambda a, b: a["per_ns_secs"] * a["namespaces"]
+                                            / b["per_dump_secs"] if b["per_dump_secs"] else None)),
+            "ipexec_over_dump": stats(paired(ipexec, dump, lambda a, b: a["per_ns_secs"] * b["namespaces_per_dump"]
+                                             / b["per_dump_secs"] if b["per_dump_secs"] else None)),
+        }
     return res
 
 
@@ -424,6 +448,12 @@ def targets(res, env, big, mid):
         t = res["load"].get(str(big), {}).get("rnetns", {}).get(op)
         add(f"{name} with {big} namespaces (s, TCG)", med(t), "<=", 1.0,
             "emulated wall time; hardware is faster")
+    na = res.get("nsall", {}).get(str(mid), {})
+    r = na.get("setns_over_dump")
+    add(f"every namespace's counters at {mid} namespaces: setns + read each ÷ one netlink dump (time)",
+        med(r), ">=", 20, f"median of per-round ratios; {fmt(med(na.get('dump_ms')), 1)} ms per dump of "
+        f"{na.get('namespaces')} namespaces (TCG); ip netns exec each ÷ dump {fmt(med(na.get('ipexec_over_dump')))}",
+        r["q1"] if r else None, r["q3"] if r else None)
     for op, name in (("insmod_per_ns_us", "insmod"), ("rmmod_per_ns_us", "rmmod")):
         a = res["load"].get(str(mid), {}).get("rnetns", {}).get(op)
         b = res["load"].get(str(big), {}).get("rnetns", {}).get(op)
@@ -482,8 +512,20 @@ def insn_targets(res):
         a, b = m(p, "rnetns", "total"), m(p, "ctwin", "total")
         add(f"instructions per /proc/net/rnetns read ({name}), rnetns ÷ C twin",
             a / b if a is not None and b else None, "<=", 1.05, f"{fmt(a)} against {fmt(b)}")
+    a, b = m("nl-dump", "rnetns", "total"), m("proc-open", "rnetns", "total")
+    add("instructions per namespace, netlink dump ÷ one /proc/net/rnetns read (open + read + close)",
+        a / b if a is not None and b else None, "<", 1.0,
+        f"{fmt(a)} per namespace in a dump against {fmt(b)} per read; setns + read "
+        f"{fmt(m('setns-read', 'rnetns', 'total'))}, ip netns exec {fmt(m('ip-exec', 'rnetns', 'total'))} per namespace")
+    f = m("create", "rnetns", "family")
+    add("instructions the netlink family adds to a namespace's creation, nobody listening",
+        f / 2 if f is not None else None, "<", 20,
+        f"the listener check, by symbol (rnetns_genl_has_listeners, and netlink_has_listeners "
+        f"as the change against none): {fmt(f, 1)} per creation and teardown, one check each")
     worst, where = None, ""
     for p, vs in res["insn"].items():
+        if p not in PATHS + ["proc-open", "proc-pread"]:
+            continue  # whole processes (ip netns exec) and namespace lifecycles vary more
         for v, o in vs.items():
             for k in ("total", "hook"):
                 sp = (o.get(k) or {}).get("spread")
@@ -591,7 +633,65 @@ def verdict(t):
     return v
 
 
-def table(res, tg, env, host, accel, mid, big):
+def targets_table(tg):
+    L = ["### Targets", "", "| target | measured | limit | verdict |", "| --- | --- | --- | --- |"]
+    for t in tg:
+        val = t["value"]
+        digits = 3 if val is not None and abs(val) < 10 else 0
+        m = fmt(val, digits)
+        if t["range"] and t["range"][0] is not None and t["range"][1] is not None:
+            m += f" (IQR-range {fmt(t['range'][0], digits)}–{fmt(t['range'][1], digits)})"
+        if t["note"]:
+            m += f"; {t['note']}"
+        L.append(f"| {t['target']} | {m} | {t['op']} {t['limit']} | {verdict(t)} |")
+    L.append("")
+    return L
+
+
+def nsall_table(res, lab):
+    """The "every namespace at once" section."""
+    L = []
+    na = res.get("nsall", {})
+    if na:
+        L.append(f"### Every namespace's counters at once{lab}: µs per namespace")
+        L.append("")
+        L.append("| namespaces held | listed | one netlink dump | setns + read each | ip netns exec each "
+                 "| setns + read ÷ dump | ip netns exec ÷ dump | ms per dump |")
+        L.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for live, e in sorted(na.items(), key=lambda kv: int(kv[0])):
+            L.append(f"| {int(live):,} | {fmt(e.get('namespaces'))} | {fmt_range(e['dump_us_per_ns'], 1)} "
+                     f"| {fmt_range(e['setns_us_per_ns'], 1)} | {fmt_range(e['ipexec_us_per_ns'])} "
+                     f"| {fmt(med(e['setns_over_dump']), 1)} | {fmt(med(e['ipexec_over_dump']))} "
+                     f"| {fmt_range(e['dump_ms'], 1)} |")
+        L.append("")
+        named = next((e.get("named") for e in na.values() if e.get("named")), None)
+        L.append("Listed: what one dump returns (the held namespaces, the benchmark's, init_net). "
+                 "setns + read: one process enters each namespace in turn (descriptors opened "
+                 f"beforehand) and reads its file. ip netns exec: run on the {named or '?'} named "
+                 "namespaces, per namespace; its ratio to the dump is for the whole set at that "
+                 "per-namespace cost.")
+        ins = res.get("insn") or {}
+        if "nl-dump" in ins:
+            def gi(path, v="rnetns", key="total"):
+                x = insn_get(res, path, v, key)
+                return fmt(x["median"]) if x else "—"
+            L.append("")
+            L.append("| instructions per namespace | netlink dump | setns + read | ip netns exec "
+                     "| one /proc/net/rnetns read (open + read + close) |")
+            L.append("| --- | --- | --- | --- | --- |")
+            L.append(f"| rnetns | {gi('nl-dump')} | {gi('setns-read')} | {gi('ip-exec')} | {gi('proc-open')} |")
+            L.append("")
+            fam = insn_get(res, "create", "rnetns", "family")
+            L.append(f"A namespace's creation and teardown, nobody listening: {gi('create', 'none')} "
+                     f"instructions without rnetns, {gi('create')} with it; of those, the netlink "
+                     f"family's listener checks (one at creation, one at teardown) "
+                     f"{fmt(fam['median'], 1) if fam else '—'}.")
+        L.append("")
+
+    return L
+
+
+def table(res, tg, env, host, accel, mid, big, only=None):
     L = []
     tcg = accel != "KVM"
     lab = " (TCG)" if tcg else ""
@@ -614,6 +714,10 @@ def table(res, tg, env, host, accel, mid, big):
         L.append(f"WARNING: the guest clock was {env.get('clocksource')}, not tsc: short times have "
                  "jiffy (4 ms) resolution and the direct hook timings are meaningless.")
     L.append("")
+    if only:
+        L += nsall_table(res, lab)
+        L += targets_table(tg)
+        return "\n".join(L)
     L += insn_table(res, env, tg)
     L.append(f"### Packet path: UDP, {env.get('pps_size')}-byte payload, IPv4, batches of "
              f"{env.get('pps_batch')}, one thread pinned to vCPU {env.get('pps_cpu')}; "
@@ -642,20 +746,7 @@ def table(res, tg, env, host, accel, mid, big):
              f"{env.get('hookbench_calls')} calls per round.")
     L.append("")
 
-    L.append("### Targets")
-    L.append("")
-    L.append("| target | measured | limit | verdict |")
-    L.append("| --- | --- | --- | --- |")
-    for t in tg:
-        val = t["value"]
-        digits = 3 if val is not None and abs(val) < 10 else 0
-        m = fmt(val, digits)
-        if t["range"] and t["range"][0] is not None and t["range"][1] is not None:
-            m += f" (IQR-range {fmt(t['range'][0], digits)}–{fmt(t['range'][1], digits)})"
-        if t["note"]:
-            m += f"; {t['note']}"
-        L.append(f"| {t['target']} | {m} | {t['op']} {t['limit']} | {verdict(t)} |")
-    L.append("")
+    L += targets_table(tg)
 
     L.append(f"### Namespace churn: create+destroy pairs per second{lab}: {env.get('churn_secs')} s of "
              f"unshare() per run, at most {env.get('churn_backlog')} namespaces waiting to be freed, "
@@ -736,6 +827,7 @@ def table(res, tg, env, host, accel, mid, big):
     L.append(f"µs/ns = (time − time with none held) / namespaces. Without the module{lab}: {made}.")
     L.append("")
 
+    L += nsall_table(res, lab)
     L.append(f"### /proc/net/rnetns read{lab}: µs per read, {env.get('proc_reads')} reads per round")
     L.append("")
     L.append("| | rnetns | C twin (/proc/net/rnetns_ctwin) | rnetns ÷ C twin |")
@@ -826,6 +918,32 @@ def plots(res, out, accel, mid, big):
     plt.close(fig)
 
 
+def env_small(d):
+    """The smallest held set of the "every namespace at once" stage."""
+    return d.env.get("small", 100)
+
+
+def netlink_completeness(d, res, mid, big):
+    """What is missing from a run of the "every namespace at once" stage."""
+    miss = []
+    for s in (int(env_small(d)), mid, big):
+        e = res.get("nsall", {}).get(str(s))
+        if not e:
+            miss.append(f"every namespace at once, {s} held")
+            continue
+        for k in ("dump_us_per_ns", "setns_us_per_ns", "ipexec_us_per_ns"):
+            if not e[k]:
+                miss.append(f"every namespace at once, {s} held: {k}")
+    if res.get("insn") is not None:
+        for p, v in (("nl-dump", "rnetns"), ("setns-read", "rnetns"), ("ip-exec", "rnetns"),
+                     ("create", "none"), ("create", "rnetns")):
+            if not insn_get(res, p, v, "total"):
+                miss.append(f"instructions {p} {v}")
+    if d.end is None:
+        miss.append("the guest script did not finish")
+    return miss
+
+
 def completeness(d, res, mid, big, skip=()):
     """What is missing for a complete run; the variants in skip may be."""
     miss = []
@@ -863,6 +981,14 @@ def completeness(d, res, mid, big, skip=()):
             miss.append(f"drain {s}")
         if "netns_itself_per_ns" not in res["memory"].get(str(s), {}):
             miss.append(f"memory {s}")
+    for s in (int(env_small(d)), mid, big):
+        e = res.get("nsall", {}).get(str(s))
+        if not e:
+            miss.append(f"every namespace at once, {s} held")
+            continue
+        for k in ("dump_us_per_ns", "setns_us_per_ns", "ipexec_us_per_ns"):
+            if not e[k]:
+                miss.append(f"every namespace at once, {s} held: {k}")
     for v in MODULES:
         t = res.get("alloc_trace", {}).get(v)
         if not t or not t["per_ns"]:
@@ -884,6 +1010,8 @@ def main():
     ap.add_argument("--wall", type=int, default=0)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--only", choices=["netlink"],
+                    help="the run had only this stage: judge and print only it")
     ap.add_argument("--insn", action="append", default=[],
                     help="directory of an instruction-count boot (repeatable)")
     a = ap.parse_args()
@@ -920,12 +1048,22 @@ def main():
             t["note"] = "eBPF peer skipped: kernel without BPF"
     missing = [f"{v} variant skipped by the guest, kernel without BPF ({why}): a full run needs it "
                f"(scripts/bench.sh --variant bench)" for v, why in skipped.items() if v not in allowed]
-    missing += completeness(d, res, mid, big, allowed) + insn_problems
-    if a.insn:
+    if a.only:
+        tg = [t for t in tg if "netlink" in t["target"]]
+        missing = netlink_completeness(d, res, mid, big) + insn_problems
+    else:
+        missing += completeness(d, res, mid, big, allowed) + insn_problems
+    if a.insn and not a.only:
         for p in PATHS:
             for v in INSN_VARIANTS:
                 if v not in allowed and not insn_get(res, p, v, "total"):
                     missing.append(f"instructions {p} {v}")
+        for p, v in (("nl-dump", "rnetns"), ("setns-read", "rnetns"), ("ip-exec", "rnetns"),
+                     ("create", "none"), ("create", "rnetns")):
+            if not insn_get(res, p, v, "total"):
+                missing.append(f"instructions {p} {v}")
+        if not insn_get(res, "create", "rnetns", "family"):
+            missing.append("instructions: the netlink family's part of a creation")
     broken = missing or d.errors or a.vm_exit != 0
 
     doc = {
@@ -962,7 +1100,7 @@ def main():
         json.dump(doc, f, indent=1, sort_keys=False, allow_nan=False, default=str)
     json.load(open(out / "bench.json"))  # must read back
 
-    text = table(res, tg, env, host, a.accel, mid, big)
+    text = table(res, tg, env, host, a.accel, mid, big, a.only)
     if broken:
         text += "\n### Problems\n\n" + "\n".join(
             f"- {m}" for m in missing + doc["errors"] + ([f"VM exit {a.vm_exit}"] if a.vm_exit else [])) + "\n"

@@ -120,7 +120,27 @@ FRAMEWORK = ("nf_hook_slow", "nf_hook_slow_list")
 # Hook points a datagram crosses: output and postrouting where it is sent,
 # prerouting and input where it is received.
 HOOKS_PER_PACKET = 4
-UNITS = {"veth": "packet", "lo": "packet", "proc-open": "read", "proc-pread": "read"}
+UNITS = {"veth": "packet", "lo": "packet", "proc-open": "read", "proc-pread": "read",
+         "nl-dump": "namespace", "setns-read": "namespace", "ip-exec": "namespace",
+         "create": "namespace created and destroyed"}
+
+# What the rnetns family costs a namespace's creation and teardown when
+# nobody listens: the listener check (rnetns's helper and the netlink core's
+# netlink_has_listeners(), which other code calls too: counted as the
+# change against none).
+FAMILY_OWN = ("rnetns_genl_has_listeners",)
+FAMILY_SHARED = ("netlink_has_listeners",)
+
+
+def window_units(path, d):
+    """How many units (UNITS) a window's record covers."""
+    if path in ("veth", "lo"):
+        return d.get("tx")
+    if path == "nl-dump":
+        return d.get("count", 0) * d.get("namespaces_per_dump", 0)
+    if path == "setns-read":
+        return d.get("count", 0) * d.get("namespaces", 0)
+    return d.get("count")
 
 
 def summary(xs):
@@ -174,7 +194,10 @@ def analyse(boot_dirs):
                 problems.append(f"boot {boot}: no window {r['label']} ({r['variant']} {r['path']})")
                 continue
             d = r["data"]
-            units = d.get("tx") if r["path"] in ("veth", "lo") else d.get("count")
+            units = window_units(r["path"], d)
+            if not units:
+                problems.append(f"boot {boot}: window {r['label']} ({r['variant']} {r['path']}) covers nothing")
+                continue
             if r["path"] in ("veth", "lo") and d.get("rx") != d.get("tx"):
                 problems.append(f"boot {boot}: {r['variant']} {r['path']} round {r['round']}: "
                                 f"{d.get('rx')} of {d.get('tx')} datagrams arrived")
@@ -199,6 +222,11 @@ def analyse(boot_dirs):
                         fw += delta
                 row["hook"] = hook
                 row["framework"] = fw
+                if path == "create":
+                    row["family"] = sum(
+                        prof.get(key, 0) / units - (bprof.get(key, 0) / bunits if key[0] in FAMILY_SHARED else 0)
+                        for key in set(prof) | set(bprof)
+                        if key[0] in FAMILY_OWN + FAMILY_SHARED)
                 if v != "none":
                     row["own_symbols"] = sorted(
                         {f"{k[0]} [{k[1]}]" if k[1] else k[0] for k in prof if hook_symbol(v, *k)})
@@ -206,7 +234,7 @@ def analyse(boot_dirs):
     res = {}
     for (path, v), rows in sorted(per.items()):
         out = {"unit": UNITS.get(path, "?"), "rounds": rows}
-        for k in ("total", "user", "kernel", "vs_none", "hook", "framework"):
+        for k in ("total", "user", "kernel", "vs_none", "hook", "framework", "family"):
             vals = [x[k] for x in rows if k in x]
             if vals:
                 out[k] = summary(vals)

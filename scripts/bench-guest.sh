@@ -26,16 +26,21 @@
 # benchmarking range of RFC 2544) and over loopback in a third one.
 set -euo pipefail
 
-mode=full insn=0
+mode=full insn=0 only=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) mode=smoke ;;
 	--insn) insn=1 ;;
+	--only) only=$2; shift ;;
 	*) break ;;
 	esac
 	shift
 done
-[ $# -eq 6 ] || { echo "usage: $0 [--smoke] [--insn] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO EBPF_LOADER EBPF_OBJ" >&2; exit 2; }
+case $only in
+'' | netlink) ;;
+*) echo "$0: --only netlink, or nothing" >&2; exit 2 ;;
+esac
+[ $# -eq 6 ] || { echo "usage: $0 [--smoke] [--insn] [--only netlink] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO EBPF_LOADER EBPF_OBJ" >&2; exit 2; }
 TOOL=$1 RNETNS_KO=$2 CTWIN_KO=$3 HOOKBENCH_KO=$4 EBPF_LOADER=$5 EBPF_OBJ=$6
 OUT=${RNETNS_SCRATCH:?not in the rnetns VM}
 RAW=$OUT/raw.jsonl
@@ -47,12 +52,18 @@ if [ "$mode" = full ]; then
 	PPS_ROUNDS=10 PPS_SECS=1.5 PPS_WARMUP=0.3 PROC_READS=3000 HB_CALLS=400000
 	CHURN_ROUNDS=5 CHURN_SECS=3 CHURN_BACKLOG=8
 	LOAD_ROUNDS=11 BIG_LOAD_ROUNDS=5 MID=1000 BIG=10000 SETTLE=1
+	SMALL=100 NSALL_ROUNDS=5 NSALL_INSN_LIVE=100 NSALL_CREATES=20
 else
 	INSN_ROUNDS=2 INSN_PACKETS=200 INSN_READS=20
 	PPS_ROUNDS=1 PPS_SECS=0.2 PPS_WARMUP=0.05 PROC_READS=50 HB_CALLS=2000
 	CHURN_ROUNDS=1 CHURN_SECS=0.1 CHURN_BACKLOG=8
 	LOAD_ROUNDS=1 BIG_LOAD_ROUNDS=1 MID=20 BIG=50 SETTLE=0.2
+	SMALL=10 NSALL_ROUNDS=1 NSALL_INSN_LIVE=10 NSALL_CREATES=3
 fi
+# Named namespaces of the "every namespace at once" stage, besides the
+# benchmark's own: `ip netns exec` needs names; it runs on these and the
+# benchmark's (NSALL_NAMED in all), each run timed.
+NSALL_EXTRA=(n1 n2 n3 n4 n5 n6 n7)
 PPS_SIZE=64 PPS_BATCH=32 PPS_CPU=0
 NFT_TABLE=rnetns_bench
 EBPF_DIR=/sys/fs/bpf/rnetns_bench
@@ -280,7 +291,7 @@ if [ -n "$EBPF_SKIP" ]; then
 	INSN_VARIANTS=(none rnetns rnetns-off ctwin nft)
 	printf '{"stage":"skip","variant":"ebpf","data":{"reason":%s}}\n' \
 		"$(json_str "$EBPF_SKIP")" >>"$RAW"
-	if [ "$mode" = smoke ]; then
+	if [ "$mode" = smoke ] || [ -n "$only" ]; then
 		say "eBPF peer: SKIPPED, kernel without BPF ($EBPF_SKIP); every other variant and step runs"
 	else
 		fail_step "ebpf" "kernel without BPF ($EBPF_SKIP): a full run needs the eBPF peer (the bench kernel variant)"
@@ -311,11 +322,134 @@ rec '"stage":"netns_count"' 60 netns-count
 		"$PPS_SIZE" "$PPS_BATCH" "$PPS_CPU" "$CHURN_ROUNDS" "$CHURN_SECS" "$CHURN_BACKLOG"
 	printf '"load_rounds":%s,"big_load_rounds":%s,"mid":%s,"big":%s,"proc_reads":%s,' \
 		"$LOAD_ROUNDS" "$BIG_LOAD_ROUNDS" "$MID" "$BIG" "$PROC_READS"
+	printf '"small":%s,"nsall_rounds":%s,"nsall_insn_live":%s,"nsall_creates":%s,' \
+		"$SMALL" "$NSALL_ROUNDS" "$NSALL_INSN_LIVE" "$NSALL_CREATES"
 	printf '"insn":%s,"insn_rounds":%s,"insn_packets":%s,"insn_reads":%s,' \
 		"$([ "$insn" = 1 ] && echo true || echo false)" "$INSN_ROUNDS" "$INSN_PACKETS" "$INSN_READS"
 	printf '"hookbench_calls":%s,"kernel_variant":%s,"ebpf":%s}}\n' "$HB_CALLS" \
 		"$(json_str "${RNETNS_VARIANT:-}")" "$([ -z "$EBPF_SKIP" ] && echo true || echo false)"
 } >>"$RAW"
+
+# ---------------------------------------------------------------- every namespace at once
+
+# Reading every namespace's counters three ways, with rnetns loaded: one
+# netlink dump of the rnetns family (rnetns-bench nl-dump), one process that
+# enters each namespace in turn and reads its file (setns-read), and
+# `ip netns exec NAME cat /proc/net/rnetns` for each named one (what a user
+# does without the family; it needs names, so it runs on the named ones
+# and is reported per namespace).
+
+# nsall_list FILE: every live namespace's file, one per line: init_net, the
+# named ones, and the holder's descriptors.
+nsall_list() {
+	{
+		echo /proc/1/ns/net
+		for n in /run/netns/*; do echo "$n"; done
+		[ -z "$HOLD_PID" ] || find "/proc/$HOLD_PID/fd" -lname 'net:*'
+	} >"$1"
+}
+
+nsall_named_up() {
+	local n
+	for n in "${NSALL_EXTRA[@]}"; do ip netns add "$n" || return 1; done
+}
+nsall_named_down() {
+	local n
+	for n in "${NSALL_EXTRA[@]}"; do ip netns del "$n" 2>/dev/null || true; done
+}
+
+# ipexec_loop: `ip netns exec NAME cat /proc/net/rnetns` for every named
+# namespace; prints how many.
+ipexec_loop() {
+	local n k=0
+	for n in $(ip netns list | awk '{ print $1 }'); do
+		ip netns exec "$n" cat /proc/net/rnetns >/dev/null || return 1
+		k=$((k + 1))
+	done
+	echo "$k"
+}
+
+# nsall LIVE: the timed comparison with LIVE namespaces held (besides the
+# benchmark's and the named ones), NSALL_ROUNDS rounds, the three ways in
+# rotated order.
+nsall() {
+	local live=$1 r w m t0 t1 k dumps
+	up rnetns || { clean_state; return 0; }
+	nsall_named_up || { fail_step "nsall $live" "ip netns add failed"; nsall_named_down; down rnetns; return 0; }
+	nsall_list /tmp/bench-nsall.list
+	# About 2 s of dumps per measurement under emulation.
+	dumps=$((2000 / (live + 10) + 1))
+	say "every namespace at once with $live held ($(wc -l </tmp/bench-nsall.list) in all): $NSALL_ROUNDS rounds of dump ($dumps per measurement), setns+read, ip netns exec"
+	for ((r = 0; r < NSALL_ROUNDS; r++)); do
+		for w in $(rotate "$r" dump setns ipexec); do
+			m="\"stage\":\"nsall\",\"live\":$live,\"way\":\"$w\",\"round\":$r"
+			case $w in
+			dump) rec "$m" 900 nl-dump --count "$dumps" ;;
+			setns) rec "$m" 1800 setns-read --list /tmp/bench-nsall.list --count 1 ;;
+			ipexec)
+				t0=$(date +%s.%N)
+				if k=$(ipexec_loop); then
+					t1=$(date +%s.%N)
+					note "$m" "$(awk -v a="$t0" -v b="$t1" -v k="$k" 'BEGIN { printf "{\"namespaces\":%d,\"secs\":%.9f,\"per_ns_secs\":%.9f}", k, b - a, (b - a) / k }')"
+				else
+					fail_step "nsall ipexec $live" "ip netns exec failed"
+				fi ;;
+			esac
+		done
+	done
+	nsall_named_down
+	down rnetns
+}
+
+# nsall_insn: the instruction-count side, with NSALL_INSN_LIVE namespaces
+# held: the three ways per namespace, and the cost of a namespace's
+# creation and teardown with rnetns (its family registered, nobody
+# listening) and without it.
+nsall_insn() {
+	local r v m k i syms=kallsyms-nsall.txt
+	up rnetns || { clean_state; return 0; }
+	nsall_named_up || { fail_step "nsall insn" "ip netns add failed"; nsall_named_down; down rnetns; return 0; }
+	hold_start "$NSALL_INSN_LIVE" || { nsall_named_down; down rnetns; return 0; }
+	nsall_list /tmp/bench-nsall.list
+	grep '\[' /proc/kallsyms >"$OUT/$syms" || true
+	say "instructions: every namespace at once, $(wc -l </tmp/bench-nsall.list) namespaces; $NSALL_CREATES creations per variant"
+	for ((r = 0; r < 2; r++)); do
+		m="\"stage\":\"insn\",\"variant\":\"rnetns\",\"round\":$r,\"syms\":\"$syms\""
+		window "$m,\"path\":\"nl-dump\"" nl-dump --count 1
+		window "$m,\"path\":\"setns-read\"" setns-read --list /tmp/bench-nsall.list --count 1
+		# A window around a shell loop: the markers come from the tool.
+		sleep 0.5
+		label=$((label + 1))
+		"$TOOL" mark --label "$label"
+		k=$(ipexec_loop) || k=0
+		"$TOOL" mark --label 0
+		note "$m,\"path\":\"ip-exec\",\"label\":$label" "{\"count\":$k}"
+	done
+	nsall_named_down
+	hold_stop
+	down rnetns
+	# Creation and teardown (unshare -n true: the namespace goes once its
+	# only process exits; the window waits for its teardown), without and
+	# with rnetns loaded.
+	for ((r = 0; r < 2; r++)); do
+		for v in $(rotate "$r" none rnetns); do
+			up "$v" || { clean_state; continue; }
+			syms=kallsyms-nsall-$r-$v.txt
+			grep '\[' /proc/kallsyms >"$OUT/$syms" || true
+			# Nothing of what came before is still being torn down.
+			"$TOOL" netns-wait --expect "$BASE_LIVE" --timeout 60 >/dev/null 2>&1 || true
+			sleep 0.5
+			label=$((label + 1))
+			"$TOOL" mark --label "$label"
+			for ((i = 0; i < NSALL_CREATES; i++)); do unshare -n true; done
+			"$TOOL" netns-wait --expect "$BASE_LIVE" --timeout 60 >/dev/null 2>&1 || true
+			"$TOOL" mark --label 0
+			note "\"stage\":\"insn\",\"variant\":\"$v\",\"round\":$r,\"syms\":\"$syms\",\"path\":\"create\",\"label\":$label" \
+				"{\"count\":$NSALL_CREATES}"
+			down "$v"
+		done
+	done
+}
 
 # ---------------------------------------------------------------- instructions
 
@@ -334,7 +468,9 @@ insn_stage() {
 		label=$((label + 1))
 		rec "$1,\"label\":$label" 600 "${@:2}" --label "$label"
 	}
-	for ((r = 0; r < INSN_ROUNDS; r++)); do
+	local rounds=$INSN_ROUNDS
+	[ -z "$only" ] || rounds=0
+	for ((r = 0; r < rounds; r++)); do
 		for v in $(rotate "$r" "${INSN_VARIANTS[@]}"); do
 			up "$v" || { clean_state; continue; }
 			syms=kallsyms-$r-$v.txt
@@ -358,10 +494,25 @@ insn_stage() {
 		say "instructions: round $((r + 1))/$INSN_ROUNDS done"
 	done
 	clean_state
+	nsall_insn
+	clean_state
 }
 
 if [ "$insn" = 1 ]; then
 	insn_stage
+	note '"stage":"end"' "{\"errors\":$ERRORS,\"secs\":$SECONDS}"
+	say "done in ${SECONDS}s with $ERRORS errors"
+	[ "$ERRORS" = 0 ]
+	exit
+fi
+
+# --only netlink: the "every namespace at once" stage alone.
+if [ "$only" = netlink ]; then
+	for size in "$SMALL" "$MID" "$BIG"; do
+		hold_start "$size" || continue
+		nsall "$size"
+		hold_stop
+	done
 	note '"stage":"end"' "{\"errors\":$ERRORS,\"secs\":$SECONDS}"
 	say "done in ${SECONDS}s with $ERRORS errors"
 	[ "$ERRORS" = 0 ]
@@ -501,12 +652,18 @@ alloc_trace ctwin
 churn 0
 loads 0 "$LOAD_ROUNDS"
 
+if hold_start "$SMALL"; then
+	nsall "$SMALL"
+	hold_stop
+fi
+
 for size in "$MID" "$BIG"; do
 	sleep "$SETTLE"
 	rec "\"stage\":\"mem\",\"when\":\"prehold\",\"live\":$size" 60 memsnap
 	hold_start "$size" || continue
 	sleep "$SETTLE"
 	rec "\"stage\":\"mem\",\"when\":\"held\",\"live\":$size" 60 memsnap
+	nsall "$size"
 	if [ "$size" = "$MID" ]; then
 		loads "$size" "$LOAD_ROUNDS"
 		churn "$size"

@@ -14,7 +14,7 @@
 # then prints the table and writes bench.json, table.md and PNG plots
 # (bench/analyze.py, bench/insn.py).
 #
-# Usage: scripts/bench.sh [--smoke] [--variant V] [--out DIR]
+# Usage: scripts/bench.sh [--smoke] [--only netlink] [--variant V] [--out DIR]
 #   --smoke      a tiny run (small counts, every step, every variant the
 #                kernel can run) that only checks that the benchmark works
 #                end to end (its figures are not judged); results/smoke/
@@ -27,6 +27,11 @@
 #                on the kernel the default test run boots; the test
 #                command's own smoke run, in --all, uses bench), refused
 #                for a full run, whose figures need the peer
+#   --only netlink  only the "every namespace at once" stage (one netlink
+#                dump against setns + read and ip netns exec per namespace,
+#                with 100, 1,000 and 10,000 namespaces; its instructions and
+#                what the family adds to a namespace's creation), in both
+#                boots: about 25 minutes; needs no BPF
 #   --out DIR    where to write (default results/bench-YYYYmmdd-HHMMSS/, and
 #                results/latest points to it)
 #
@@ -36,10 +41,11 @@
 source "$(dirname "$0")/lib.sh"
 cd "$RNETNS_TOP" || exit 1
 
-mode=full out= variant=bench
+mode=full out= variant=bench only=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) mode=smoke ;;
+	--only) [ "${2:-}" = netlink ] || die "bench.sh: --only netlink"; only=$2; shift ;;
 	--out) out=$2; shift ;;
 	--variant) [ $# -ge 2 ] || die "bench.sh: --variant needs a value"; variant=$2; shift ;;
 	-h | --help) sed -n '2,/^source/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
@@ -76,7 +82,7 @@ for c in BPF_SYSCALL NETFILTER_BPF_LINK DEBUG_INFO_BTF; do
 	grep -qx "CONFIG_$c=y" "$kconfig" || has_bpf=0
 done
 if [ "$has_bpf" = 0 ]; then
-	[ "$mode" = smoke ] ||
+	[ "$mode" = smoke ] || [ -n "$only" ] ||
 		die "bench.sh: the $RNETNS_KERNEL $variant kernel has no BPF or BTF, which the eBPF peer needs: a full run needs --variant bench (or use --smoke)"
 	log "the $RNETNS_KERNEL $variant kernel has no BPF or BTF: the guest will skip the eBPF peer (smoke run)"
 fi
@@ -132,6 +138,7 @@ scratch=$(mktemp -d /tmp/rnetns-bench.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 guest_args=()
 [ "$mode" = smoke ] && guest_args+=(--smoke)
+[ -n "$only" ] && guest_args+=(--only "$only")
 vm_timeout=2400
 [ "$mode" = smoke ] && vm_timeout=600
 log "running the $mode benchmark in the VM ($RNETNS_KERNEL $variant kernel, 2 CPUs, 4 GiB, TSC clock); guest output follows"
@@ -171,6 +178,7 @@ done
 an_args=(--raw "$out/raw.jsonl" --host "$host_json" --out "$out" --accel "${accel:-unknown}"
 	--vm-exit "$vm_rc" --wall "$(( $(date +%s) - start ))" "${insn_dirs[@]}")
 [ "$mode" = smoke ] && an_args+=(--smoke)
+[ -n "$only" ] && an_args+=(--only "$only")
 [ "$plots" = 1 ] || an_args+=(--no-plots)
 an_rc=0
 "$PY" "$RNETNS_TOP/bench/analyze.py" "${an_args[@]}" || an_rc=$?

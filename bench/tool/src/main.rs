@@ -21,6 +21,9 @@
 //! rnetns-bench memsnap
 //! rnetns-bench hookbench --ns PATH [--count N]
 //! rnetns-bench tsc-khz                 (on the host: for tsc_early_khz=)
+//! rnetns-bench nl-dump [--count N] [--label L]
+//! rnetns-bench setns-read --list FILE [--count N] [--label L]
+//! rnetns-bench mark --label L          (opens window L; 0 closes it)
 //! ```
 //!
 //! Counting live network namespaces: the kernel frees a namespace
@@ -1070,12 +1073,289 @@ fn cmd_tsc_khz(_o: &Opts) -> Res<()> {
     Err("tsc-khz is for x86_64".into())
 }
 
+// ---------------------------------------------------------------- every namespace at once
+
+/// Generic netlink's controller and the rnetns family (netlink/rnetns.yaml).
+const GENL_ID_CTRL: u16 = 0x10;
+const CTRL_CMD_GETFAMILY: u8 = 3;
+const CTRL_ATTR_FAMILY_ID: u16 = 1;
+const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+const RNETNS_CMD_GET: u8 = 1;
+const NLMSG_HDRLEN: usize = 16;
+const GENL_HDRLEN: usize = 4;
+
+/// A generic netlink socket with its receive buffer.
+struct Genl {
+    fd: OwnedFd,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+impl Genl {
+    fn open() -> Res<Self> {
+        // SAFETY: plain system call.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_GENERIC,
+            )
+        };
+        if fd < 0 {
+            return Err(oserr("socket(AF_NETLINK, NETLINK_GENERIC)"));
+        }
+        // SAFETY: `fd` was just opened and is owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // What a dump client (ynl) offers: the kernel sizes each part of a
+        // dump to the reader's buffer, up to 32 KiB.
+        Ok(Genl {
+            fd,
+            seq: 0,
+            buf: vec![0u8; 32768],
+        })
+    }
+
+    /// Sends one request: `nlmsg_type`, `flags` (NLM_F_REQUEST added),
+    /// generic netlink `cmd` version 1, then `attrs` (already encoded).
+    fn send(&mut self, ty: u16, flags: u16, cmd: u8, attrs: &[u8]) -> Res<()> {
+        self.seq += 1;
+        let len = NLMSG_HDRLEN + GENL_HDRLEN + attrs.len();
+        let mut m = Vec::with_capacity(len);
+        m.extend_from_slice(&(len as u32).to_ne_bytes());
+        m.extend_from_slice(&ty.to_ne_bytes());
+        m.extend_from_slice(&(flags | libc::NLM_F_REQUEST as u16).to_ne_bytes());
+        m.extend_from_slice(&self.seq.to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        m.extend_from_slice(&[cmd, 1, 0, 0]);
+        m.extend_from_slice(attrs);
+        // SAFETY: `m` is live and as long as passed; the kernel is the peer
+        // (a netlink socket sends to port 0 without a bound address).
+        let n = unsafe { libc::send(self.fd.as_raw_fd(), m.as_ptr().cast(), m.len(), 0) };
+        if n != m.len() as isize {
+            return Err(oserr("send to netlink"));
+        }
+        Ok(())
+    }
+
+    /// Receives one datagram into the buffer; returns its length.
+    fn recv(&mut self) -> Res<usize> {
+        // SAFETY: `buf` is live and as long as passed.
+        let n = unsafe {
+            libc::recv(
+                self.fd.as_raw_fd(),
+                self.buf.as_mut_ptr().cast(),
+                self.buf.len(),
+                0,
+            )
+        };
+        if n < 0 {
+            return Err(oserr("recv from netlink"));
+        }
+        Ok(n as usize)
+    }
+
+    /// The messages of the last datagram of length `n`: (type, payload
+    /// after the netlink header). Stops at the first malformed header.
+    fn messages(&self, n: usize) -> Vec<(u16, &[u8])> {
+        let mut out = Vec::new();
+        let mut off = 0;
+        while off + NLMSG_HDRLEN <= n {
+            let b = &self.buf[off..n];
+            let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
+            if len < NLMSG_HDRLEN || len > b.len() {
+                break;
+            }
+            out.push((u16::from_ne_bytes([b[4], b[5]]), &b[NLMSG_HDRLEN..len]));
+            off += (len + 3) & !3;
+        }
+        out
+    }
+}
+
+/// One netlink attribute, padded to 4 bytes.
+fn nla(ty: u16, v: &[u8]) -> Vec<u8> {
+    let len = 4 + v.len();
+    let mut a = Vec::with_capacity((len + 3) & !3);
+    a.extend_from_slice(&(len as u16).to_ne_bytes());
+    a.extend_from_slice(&ty.to_ne_bytes());
+    a.extend_from_slice(v);
+    a.resize((len + 3) & !3, 0);
+    a
+}
+
+/// The errno of an NLMSG_ERROR payload (0: an acknowledgement).
+fn nl_errno(p: &[u8]) -> i32 {
+    if p.len() < 4 {
+        return -libc::EPROTO;
+    }
+    i32::from_ne_bytes([p[0], p[1], p[2], p[3]])
+}
+
+/// The family id of `rnetns`, from the generic netlink controller.
+fn family_id(g: &mut Genl) -> Res<u16> {
+    g.send(
+        GENL_ID_CTRL,
+        0,
+        CTRL_CMD_GETFAMILY,
+        &nla(CTRL_ATTR_FAMILY_NAME, b"rnetns\0"),
+    )?;
+    let n = g.recv()?;
+    for (ty, p) in g.messages(n) {
+        if ty == libc::NLMSG_ERROR as u16 {
+            let e = nl_errno(p);
+            return Err(format!(
+                "family rnetns: {}",
+                std::io::Error::from_raw_os_error(-e)
+            ));
+        }
+        let mut a = p.get(GENL_HDRLEN..).unwrap_or(&[]);
+        while a.len() >= 4 {
+            let len = u16::from_ne_bytes([a[0], a[1]]) as usize;
+            let aty = u16::from_ne_bytes([a[2], a[3]]) & 0x3fff;
+            if len < 4 || len > a.len() {
+                break;
+            }
+            if aty == CTRL_ATTR_FAMILY_ID && len >= 6 {
+                return Ok(u16::from_ne_bytes([a[4], a[5]]));
+            }
+            a = &a[((len + 3) & !3).min(a.len())..];
+        }
+    }
+    Err("family rnetns: no id in the controller's answer".into())
+}
+
+/// One whole `get` dump: (namespaces, bytes received, datagrams).
+fn dump_once(g: &mut Genl, fam: u16) -> Res<(u64, u64, u64)> {
+    g.send(fam, libc::NLM_F_DUMP as u16, RNETNS_CMD_GET, &[])?;
+    let (mut ns, mut bytes, mut parts) = (0u64, 0u64, 0u64);
+    loop {
+        let n = g.recv()?;
+        parts += 1;
+        bytes += n as u64;
+        for (ty, p) in g.messages(n) {
+            if ty == fam {
+                ns += 1;
+            } else if ty == libc::NLMSG_DONE as u16 {
+                let e = nl_errno(p);
+                if e != 0 {
+                    return Err(format!(
+                        "dump ended with {}",
+                        std::io::Error::from_raw_os_error(-e)
+                    ));
+                }
+                return Ok((ns, bytes, parts));
+            } else if ty == libc::NLMSG_ERROR as u16 {
+                return Err(format!(
+                    "dump: {}",
+                    std::io::Error::from_raw_os_error(-nl_errno(p))
+                ));
+            }
+        }
+    }
+}
+
+/// `count` whole dumps of every namespace's counters through the rnetns
+/// family, on one socket (the family id resolved before the window).
+fn cmd_nl_dump(o: &Opts) -> Res<()> {
+    let count: u64 = o.num("count", 10)?;
+    if count == 0 || count > 1_000_000 {
+        return Err("--count 1..1000000".into());
+    }
+    let label = label(o)?;
+    let mut g = Genl::open()?;
+    let fam = family_id(&mut g)?;
+    let (mut ns, mut bytes, mut parts) = (0u64, 0u64, 0u64);
+    if let Some(l) = label {
+        mark(l)?;
+    }
+    let t0 = Instant::now();
+    for _ in 0..count {
+        let (n, b, p) = dump_once(&mut g, fam)?;
+        ns += n;
+        bytes += b;
+        parts += p;
+    }
+    let el = t0.elapsed().as_secs_f64();
+    if label.is_some() {
+        mark(0)?;
+    }
+    Json::new()
+        .u("count", count)
+        .f("secs", el)
+        .f("per_dump_secs", el / count as f64)
+        .u("namespaces_per_dump", ns / count)
+        .u("bytes_per_dump", bytes / count)
+        .u("parts_per_dump", parts / count)
+        .print();
+    Ok(())
+}
+
+/// `count` rounds of: for each namespace file in `--list` (one path per
+/// line: /run/netns/NAME, /proc/PID/ns/net, /proc/PID/fd/N), `setns` into
+/// it and read its /proc/net/rnetns whole; then back home. What an exporter
+/// that enters each namespace in turn does, with the namespace descriptors
+/// opened before the window (the cheapest case for it).
+fn cmd_setns_read(o: &Opts) -> Res<()> {
+    let list = read_file(o.req("list")?)?;
+    let count: u64 = o.num("count", 1)?;
+    if count == 0 || count > 100_000 {
+        return Err("--count 1..100000".into());
+    }
+    let label = label(o)?;
+    let paths: Vec<&str> = list.lines().filter(|l| !l.is_empty()).collect();
+    raise_nofile(paths.len() as u64 + 256)?;
+    let fds = paths.iter().map(|p| open_ro(p)).collect::<Res<Vec<_>>>()?;
+    let home = current_netns()?;
+    let mut buf = vec![0u8; 65536];
+    let mut bytes = 0u64;
+    if let Some(l) = label {
+        mark(l)?;
+    }
+    let t0 = Instant::now();
+    for _ in 0..count {
+        for fd in &fds {
+            setns(fd.as_raw_fd())?;
+            let mut f = std::fs::File::open("/proc/thread-self/net/rnetns")
+                .map_err(|e| format!("open /proc/thread-self/net/rnetns: {e}"))?;
+            loop {
+                let n = f.read(&mut buf).map_err(|e| format!("read: {e}"))?;
+                if n == 0 {
+                    break;
+                }
+                bytes += n as u64;
+            }
+        }
+        setns(home.as_raw_fd())?;
+    }
+    let el = t0.elapsed().as_secs_f64();
+    if label.is_some() {
+        mark(0)?;
+    }
+    let reads = count * fds.len() as u64;
+    Json::new()
+        .u("count", count)
+        .u("namespaces", fds.len() as u64)
+        .f("secs", el)
+        .f("per_round_secs", el / count as f64)
+        .f("per_ns_secs", el / reads.max(1) as f64)
+        .u("bytes_per_round", bytes / count)
+        .print();
+    Ok(())
+}
+
+/// Opens instruction window `--label L` (0 closes the open one): for
+/// windows around work of other processes (a shell loop).
+fn cmd_mark(o: &Opts) -> Res<()> {
+    let l: u16 = o.num("label", 0)?;
+    mark(l)
+}
+
 // ---------------------------------------------------------------- main
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(cmd) = args.get(1) else {
-        eprintln!("usage: rnetns-bench udp-pps|udp-count|churn|hold|netns-wait|netns-count|modload|modunload|proc-read|memsnap|hookbench|tsc-khz ...");
+        eprintln!("usage: rnetns-bench udp-pps|udp-count|churn|hold|netns-wait|netns-count|modload|modunload|proc-read|memsnap|hookbench|tsc-khz|nl-dump|setns-read|mark ...");
         std::process::exit(2);
     };
     let r = Opts::parse(&args[2..]).and_then(|o| match cmd.as_str() {
@@ -1091,6 +1371,9 @@ fn main() {
         "memsnap" => cmd_memsnap(&o),
         "hookbench" => cmd_hookbench(&o),
         "tsc-khz" => cmd_tsc_khz(&o),
+        "nl-dump" => cmd_nl_dump(&o),
+        "setns-read" => cmd_setns_read(&o),
+        "mark" => cmd_mark(&o),
         _ => Err(format!("unknown subcommand '{cmd}'")),
     });
     if let Err(e) = r {
