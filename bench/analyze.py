@@ -512,7 +512,7 @@ def insn_targets(res):
         a, b = m(p, "rnetns", "total"), m(p, "ctwin", "total")
         add(f"instructions per /proc/net/rnetns read ({name}), rnetns ÷ C twin",
             a / b if a is not None and b else None, "<=", 1.05, f"{fmt(a)} against {fmt(b)}")
-    a, b = m("nl-dump", "rnetns", "total"), m("proc-open", "rnetns", "total")
+    a, b = m("nl-dump", "rnetns", "total"), m("proc-open-held", "rnetns", "total")
     add("instructions per namespace, netlink dump ÷ one /proc/net/rnetns read (open + read + close)",
         a / b if a is not None and b else None, "<", 1.0,
         f"{fmt(a)} per namespace in a dump against {fmt(b)} per read; setns + read "
@@ -679,7 +679,7 @@ def nsall_table(res, lab):
             L.append("| instructions per namespace | netlink dump | setns + read | ip netns exec "
                      "| one /proc/net/rnetns read (open + read + close) |")
             L.append("| --- | --- | --- | --- | --- |")
-            L.append(f"| rnetns | {gi('nl-dump')} | {gi('setns-read')} | {gi('ip-exec')} | {gi('proc-open')} |")
+            L.append(f"| rnetns | {gi('nl-dump')} | {gi('setns-read')} | {gi('ip-exec')} | {gi('proc-open-held')} |")
             L.append("")
             fam = insn_get(res, "create", "rnetns", "family")
             L.append(f"A namespace's creation and teardown, nobody listening: {gi('create', 'none')} "
@@ -936,7 +936,7 @@ def netlink_completeness(d, res, mid, big):
                 miss.append(f"every namespace at once, {s} held: {k}")
     if res.get("insn") is not None:
         for p, v in (("nl-dump", "rnetns"), ("setns-read", "rnetns"), ("ip-exec", "rnetns"),
-                     ("create", "none"), ("create", "rnetns")):
+                     ("proc-open-held", "rnetns"), ("create", "none"), ("create", "rnetns")):
             if not insn_get(res, p, v, "total"):
                 miss.append(f"instructions {p} {v}")
     if d.end is None:
@@ -1058,7 +1058,7 @@ def main():
             for v in INSN_VARIANTS:
                 if v not in allowed and not insn_get(res, p, v, "total"):
                     missing.append(f"instructions {p} {v}")
-        for p, v in (("nl-dump", "rnetns"), ("setns-read", "rnetns"), ("ip-exec", "rnetns"),
+        for p, v in (("nl-dump", "rnetns"), ("setns-read", "rnetns"), ("ip-exec", "rnetns"), ("proc-open-held", "rnetns"),
                      ("create", "none"), ("create", "rnetns")):
             if not insn_get(res, p, v, "total"):
                 missing.append(f"instructions {p} {v}")

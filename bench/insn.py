@@ -120,7 +120,7 @@ FRAMEWORK = ("nf_hook_slow", "nf_hook_slow_list")
 # Hook points a datagram crosses: output and postrouting where it is sent,
 # prerouting and input where it is received.
 HOOKS_PER_PACKET = 4
-UNITS = {"veth": "packet", "lo": "packet", "proc-open": "read", "proc-pread": "read",
+UNITS = {"veth": "packet", "lo": "packet", "proc-open": "read", "proc-pread": "read", "proc-open-held": "read",
          "nl-dump": "namespace", "setns-read": "namespace", "ip-exec": "namespace",
          "create": "namespace created and destroyed"}
 

@@ -417,6 +417,9 @@ nsall_insn() {
 		m="\"stage\":\"insn\",\"variant\":\"rnetns\",\"round\":$r,\"syms\":\"$syms\""
 		window "$m,\"path\":\"nl-dump\"" nl-dump --count 1
 		window "$m,\"path\":\"setns-read\"" setns-read --list /tmp/bench-nsall.list --count 1
+		# One namespace's file, read as in the proc-open windows, in this boot
+		# whatever ran before (--only netlink runs no other window).
+		window "$m,\"path\":\"proc-open-held\"" proc-read --path /proc/net/rnetns --count "$INSN_READS" --mode open
 		# A window around a shell loop: the markers come from the tool.
 		sleep 0.5
 		label=$((label + 1))
