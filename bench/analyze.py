@@ -1058,8 +1058,8 @@ def main():
             for v in INSN_VARIANTS:
                 if v not in allowed and not insn_get(res, p, v, "total"):
                     missing.append(f"instructions {p} {v}")
-        for p, v in (("nl-dump", "rnetns"), ("setns-read", "rnetns"), ("ip-exec", "rnetns"), ("proc-open-held", "rnetns"),
-                     ("create", "none"), ("create", "rnetns")):
+        for p, v in (("nl-dump", "rnetns"), ("setns-read", "rnetns"), ("ip-exec", "rnetns"),
+                     ("proc-open-held", "rnetns"), ("create", "none"), ("create", "rnetns")):
             if not insn_get(res, p, v, "total"):
                 missing.append(f"instructions {p} {v}")
         if not insn_get(res, "create", "rnetns", "family"):
