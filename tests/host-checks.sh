@@ -192,6 +192,40 @@ t_spec() {
 		netlink/rnetns.yaml src/netlink.rs
 }
 
+t_kernel_configs() {
+	# Every variant's fragments configure each kernel without Kconfig
+	# dropping one of their options (what build-kernel.sh checks before a
+	# build), the variants this run builds no kernel of too: the bench
+	# variant once lost CONFIG_DEFAULT_HUNG_TASK_TIMEOUT that way, and
+	# scripts/bench.sh stopped before building anything. The trees of
+	# this run were configured and checked so already (prep is normal's
+	# config); the rest, one kernel's at a time (about 25 s each, one core).
+	local k v d rc=0 pids names i seen=0 built
+	for k in "${RNETNS_KERNELS[@]}"; do
+		[ -f "$(rnetns_src_dir "$k")/.rnetns-extracted" ] || { echo "$k: no source (not set up)"; continue; }
+		seen=1 pids=() names=() built=${VARIANT[$k]:-}
+		[ "$built" != prep ] || built=normal
+		for v in normal debug up bench; do
+			[ "$v" != "$built" ] || { echo "$k $v: configured for this run's build"; continue; }
+			d=$(mktemp -d)
+			RNETNS_KERNEL=$k scripts/build-kernel.sh --configure-only "$d" "$v" >"$d/out" 2>&1 &
+			pids+=($!) names+=("$k:$v:$d")
+		done
+		for i in "${!pids[@]}"; do
+			IFS=: read -r k v d <<<"${names[$i]}"
+			if wait "${pids[$i]}"; then
+				echo "$k $v: configured, every fragment option kept"
+			else
+				echo "$k $v: $(tail -n 3 "$d/out")"
+				rc=1
+			fi
+			rm -rf "$d"
+		done
+	done
+	[ "$seen" = 1 ] || return 4
+	return $rc
+}
+
 t_c_helpers_are_wrappers() {
 	# No logic in C: each function of the wrappers, the traceable entry
 	# points and the trace event wrappers is one statement.
@@ -228,7 +262,7 @@ t_polled_conditions() {
 
 nprep=0
 for k in "${KERNELS[@]}"; do [ "${VARIANT[$k]}" != prep ] || nprep=$((nprep + 1)); done
-ktap_plan $((11 + 3 * ${#KERNELS[@]} + nprep))
+ktap_plan $((12 + 3 * ${#KERNELS[@]} + nprep))
 run_test "rustfmt: no diff" t_rustfmt
 run_test "benchmark tools (bench/tool, bench/insncount): rustfmt and clippy -D warnings clean" t_bench_tools
 for k in "${KERNELS[@]}"; do
@@ -243,6 +277,7 @@ run_test "from a clone in a 0700 directory with a space in its path, under /tmp"
 run_test "unsafe only in the abstraction layer (src/ext)" t_unsafe_confined
 run_test "every unsafe block has // SAFETY:, every unsafe fn # Safety" t_safety_comments
 run_test "netlink/rnetns.yaml: valid against the kernel's genetlink schema, documented, its ids those of src/netlink.rs" t_spec
+run_test "every kernel variant's config fragments survive Kconfig (normal, debug, up, bench)" t_kernel_configs
 run_test "C files are one-line wrappers (helpers, entry points, trace events)" t_c_helpers_are_wrappers
 run_test "make install puts rnetns.ko in the module tree and runs depmod" t_install
 run_test "polled test conditions are re-evaluated (wait_for, not wait_until)" t_polled_conditions
