@@ -51,7 +51,8 @@ hold() {
 	shift
 	setsid "$@" >$W/$name.log 2>&1 &
 	PIDS+=($!)
-	wait_until 30 test -s $W/$name.pid || fail "$name: no holder: $(cat $W/$name.log)"
+	wait_until 30 test -s $W/$name.pid ||
+		fail "$name: no holder: $(cat $W/$name.log)"
 }
 
 # The namespaces of this test: three named (each with its own traffic on
