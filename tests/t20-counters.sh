@@ -347,19 +347,19 @@ run_test "veth IPv4: A's output/postrouting, B's prerouting/input grow by exactl
 run_test "veth IPv6: same, bytes = N x (40+8+payload)" t_veth v6
 run_test "loopback IPv4 counts output, postrouting, prerouting, input" t_loopback v4
 run_test "loopback IPv6 counts output, postrouting, prerouting, input" t_loopback v6
-run_test "router IPv4: forward grows by exactly the forwarded packets" t_router v4
-run_test "router IPv6: forward grows by exactly the forwarded packets" t_router v6
+functional_test "router IPv4: forward grows by exactly the forwarded packets" t_router v4
+functional_test "router IPv6: forward grows by exactly the forwarded packets" t_router v6
 run_test "reset by root zeroes, counting goes on" t_reset_root
 run_test "reset by an unprivileged user-namespace root on its own namespace" t_reset_userns_root
-run_test "reset refused: nobody (EACCES/EPERM), root without CAP_NET_ADMIN (EPERM)" t_reset_denied
-run_test "reset of init_net by a user-namespace root is refused" t_reset_userns_vs_init_net
+functional_test "reset refused: nobody (EACCES/EPERM), root without CAP_NET_ADMIN (EPERM)" t_reset_denied
+functional_test "reset of init_net by a user-namespace root is refused" t_reset_userns_vs_init_net
 run_test "bad writes get EINVAL and change nothing" t_garbage
-run_test "a re-created namespace starts at zero" t_recreate
+functional_test "a re-created namespace starts at zero" t_recreate
 run_test "two CPUs sending at once: exact totals" t_multi_cpu
-run_test "ping A to B works with rnetns loaded (no behaviour change)" t_ping_after
+functional_test "ping A to B works with rnetns loaded (no behaviour change)" t_ping_after
 run_test "rmmod while packets flow through the hooks, then reload at zero" t_unload
-run_test "hooks= limits the counted hook points" t_hooks_param
+functional_test "hooks= limits the counted hook points" t_hooks_param
 run_test "invalid hooks= values fail insmod with a clear message" t_hooks_invalid
 run_test "writing hooks= switches one namespace's hook points at run time; none leaves no hook registered" t_switch
-run_test "the hooks parameter is the default of existing and new namespaces; a write changes one" t_switch_param_default
+functional_test "the hooks parameter is the default of existing and new namespaces; a write changes one" t_switch_param_default
 ktap_finish

@@ -346,35 +346,16 @@ t_fuzz() {
 	"${NOBODY[@]}" env RNETNS_YNL="$RNETNS_YNL" RNETNS_TOP="$RNETNS_TOP" $NLUTIL fuzz 400 "$seed"
 }
 
-# RNETNS_NL_CHECKERS_ONLY=1 (scripts/test.sh sets it on the debug kernels):
-# only the tests whose worth there is what the checkers see (KASAN,
-# kmemleak, lockdep: dumps in parts and racing, unload, bad and fuzzed
-# requests) run; the others, which test what user space sees, run on the
-# run's other kernels (in the default run, Debian's). Every Python start
-# costs 8 to 20 s on the debug kernel under emulation.
-elsewhere() {
-	echo "what user space sees runs on the other kernels of the run (RNETNS_NL_CHECKERS_ONLY=1 here)"
-	return 4
-}
-# user_test DESCRIPTION FUNCTION: a test of what user space sees.
-user_test() {
-	if [ "${RNETNS_NL_CHECKERS_ONLY:-0}" = 1 ]; then
-		run_test "$1" elsewhere
-	else
-		run_test "$@"
-	fi
-}
-
 ktap_plan 12
 run_test "nlctrl: the family's version, ops and flags, group and policies are the spec's" t_family
 run_test "ynl --dump get: every namespace (ip netns, unshare, clone), equal to its /proc/net/rnetns" t_dump_equals_proc
-user_test "dumps under traffic: counters only grow, and agree with the files after" t_dump_under_traffic
-user_test "ynl --do get: own namespace, by ns-fd, by nsid" t_do_get
-user_test "ynl --do set: reset, hooks, both; the files show them" t_set
+functional_test "dumps under traffic: counters only grow, and agree with the files after" t_dump_under_traffic
+functional_test "ynl --do get: own namespace, by ns-fd, by nsid" t_do_get
+functional_test "ynl --do set: reset, hooks, both; the files show them" t_set
 run_test "bad requests: errno and extack message, nothing changed" t_errors
-user_test "an unprivileged user: its own namespace, no set, no listening" t_unprivileged
-user_test "a container's root: its own namespaces only, resets its own" t_container
-user_test "lifecycle: every creation and teardown heard in init_net, none in a container" t_notifications
+functional_test "an unprivileged user: its own namespace, no set, no listening" t_unprivileged
+functional_test "a container's root: its own namespaces only, resets its own" t_container
+functional_test "lifecycle: every creation and teardown heard in init_net, none in a container" t_notifications
 run_test "a dump racing namespace creation and destruction: no error, none twice, none lost" t_dump_race
 run_test "rmmod: refused during a dump, fine after it and with a listener; kmemleak" t_unload
 run_test "fuzz: malformed requests from an unprivileged user, each answered, errors with messages" t_fuzz
