@@ -15,6 +15,9 @@
 #   make rustdoc            render the module's documentation to doc/html
 #   make install            modules_install for $(KDIR)'s kernel + depmod
 #                           (INSTALL_MOD_PATH=DIR to install under DIR)
+#   make cli                build the rnetns command (cli/, cargo, release)
+#   make install-cli        install it as $(DESTDIR)$(PREFIX)/bin/rnetns
+#                           (PREFIX=/usr/local by default)
 #   make clean
 #
 # Kbuild reads the file `Kbuild`; this Makefile only drives it.
@@ -82,8 +85,17 @@ install: modules
 	$(KMAKE) modules_install
 	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(shell cat $(KDIR)/include/config/kernel.release)
 
+# The rnetns command: its own cargo crate, independent of KDIR.
+PREFIX ?= /usr/local
+CARGO ?= cargo
+cli:
+	$(CARGO) build --release --locked --manifest-path $(CURDIR)/cli/Cargo.toml
+
+install-cli: cli
+	install -D -m 0755 $(CURDIR)/cli/target/release/rnetns $(DESTDIR)$(PREFIX)/bin/rnetns
+
 clean:
 	$(KMAKE) clean
 	rm -rf doc/html
 
-.PHONY: all check-kdir modules clippy rustfmt rustfmtcheck rust-analyzer rustdoc install clean
+.PHONY: all check-kdir modules clippy rustfmt rustfmtcheck rust-analyzer rustdoc install cli install-cli clean

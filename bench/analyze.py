@@ -375,6 +375,21 @@ def analyse(d, mid, big, raw_dir=None):
             "ipexec_over_dump": stats(paired(ipexec, dump, lambda a, b: a["per_ns_secs"] * b["namespaces_per_dump"]
                                              / b["per_dump_secs"] if b["per_dump_secs"] else None)),
         }
+        # The rnetns command (its process start included) against a shell
+        # loop of ip netns exec over the whole set, per round; the exporter's
+        # CPU time per scrape per namespace.
+        for way in ("cli-list", "cli-metrics"):
+            c = recs(way)
+            if not c:
+                continue
+            key = way.replace("-", "_")
+            res["nsall"][str(live)].update({
+                f"{key}_ms": stats([x["secs"] * 1e3 for x in c.values()]),
+                f"ipexec_over_{key}": stats(paired(ipexec, c, lambda a, b: a["per_ns_secs"] * b["namespaces"]
+                                                   / b["secs"] if b["secs"] else None)),
+                f"{key}_cpu_us_per_ns": stats([x["cpu_secs"] / x["namespaces"] * 1e6 for x in c.values()
+                                               if x["namespaces"]]),
+            })
     return res
 
 
@@ -664,6 +679,20 @@ def nsall_table(res, lab):
                      f"| {fmt(med(e['setns_over_dump']), 1)} | {fmt(med(e['ipexec_over_dump']))} "
                      f"| {fmt_range(e['dump_ms'], 1)} |")
         L.append("")
+        if any("cli_list_ms" in e for e in na.values()):
+            L.append("The rnetns command, a process started each time (wall ms; the shell loop of "
+                     "ip netns exec over the same set at its per-namespace cost ÷ it; CPU µs per namespace):")
+            L.append("")
+            L.append("| namespaces held | rnetns list, ms | ip netns exec loop ÷ list | rnetns metrics, ms "
+                     "| ip netns exec loop ÷ metrics | metrics CPU µs per namespace |")
+            L.append("| --- | --- | --- | --- | --- | --- |")
+            for live, e in sorted(na.items(), key=lambda kv: int(kv[0])):
+                if "cli_list_ms" not in e:
+                    continue
+                L.append(f"| {int(live):,} | {fmt_range(e['cli_list_ms'], 1)} | {fmt(med(e['ipexec_over_cli_list']))} "
+                         f"| {fmt_range(e.get('cli_metrics_ms'), 1)} | {fmt(med(e.get('ipexec_over_cli_metrics')))} "
+                         f"| {fmt_range(e.get('cli_metrics_cpu_us_per_ns'), 1)} |")
+            L.append("")
         named = next((e.get("named") for e in na.values() if e.get("named")), None)
         L.append("Listed: what one dump returns (the held namespaces, the benchmark's, init_net). "
                  "setns + read: one process enters each namespace in turn (descriptors opened "

@@ -369,6 +369,26 @@ ipexec_loop() {
 	echo "$k"
 }
 
+# cli_run META CMD...: the rnetns command (staged as $RNETNS_CLI), its output
+# discarded; records its wall time and CPU time (user + system, from the
+# shell's children times) and the namespaces it covered.
+cli_run() {
+	local meta=$1 t0 t1 c0 c1 k
+	shift
+	[ -n "${RNETNS_CLI:-}" ] || { fail_step "$meta" "no rnetns command staged"; return 0; }
+	k=$(wc -l </tmp/bench-nsall.list)
+	c0=$(times | awk 'NR == 2 { print $1, $2 }')
+	t0=$(date +%s.%N)
+	"$RNETNS_CLI" "$@" >/dev/null 2>"$ERRF" || { fail_step "$meta" "rnetns $* failed: $(head -c 300 "$ERRF")"; return 0; }
+	t1=$(date +%s.%N)
+	c1=$(times | awk 'NR == 2 { print $1, $2 }')
+	note "$meta" "$(awk -v a="$t0" -v b="$t1" -v k="$k" -v c0="$c0" -v c1="$c1" '
+		function secs(s,  m) { m = s; sub(/m.*/, "", m); sub(/^[0-9]+m/, "", s); sub(/s$/, "", s); return m * 60 + s }
+		BEGIN { split(c0, x, " "); split(c1, y, " ")
+			cpu = secs(y[1]) + secs(y[2]) - secs(x[1]) - secs(x[2])
+			printf "{\"namespaces\":%d,\"secs\":%.9f,\"per_ns_secs\":%.9f,\"cpu_secs\":%.6f}", k, b - a, (b - a) / k, cpu }')"
+}
+
 # nsall LIVE: the timed comparison with LIVE namespaces held (besides the
 # benchmark's and the named ones), NSALL_ROUNDS rounds, the three ways in
 # rotated order.
@@ -381,11 +401,13 @@ nsall() {
 	dumps=$((2000 / (live + 10) + 1))
 	say "every namespace at once with $live held ($(wc -l </tmp/bench-nsall.list) in all): $NSALL_ROUNDS rounds of dump ($dumps per measurement), setns+read, ip netns exec"
 	for ((r = 0; r < NSALL_ROUNDS; r++)); do
-		for w in $(rotate "$r" dump setns ipexec); do
+		for w in $(rotate "$r" dump setns ipexec cli-list cli-metrics); do
 			m="\"stage\":\"nsall\",\"live\":$live,\"way\":\"$w\",\"round\":$r"
 			case $w in
 			dump) rec "$m" 900 nl-dump --count "$dumps" ;;
 			setns) rec "$m" 1800 setns-read --list /tmp/bench-nsall.list --count 1 ;;
+			cli-list) cli_run "$m" list ;;
+			cli-metrics) cli_run "$m" metrics ;;
 			ipexec)
 				t0=$(date +%s.%N)
 				if k=$(ipexec_loop); then

@@ -33,7 +33,7 @@ rnetns_deb_series() { sed -nE 's/^([0-9]+\.[0-9]+)\..*/\1/p' <<<"$1"; }
 RNETNS_SID_PKGS=(
 	make flex bison bc libelf-dev libssl-dev python3 xz-utils zstd kmod cpio rsync
 	rustc rust-src bindgen libclang-dev
-	dkms dh-dkms debhelper dpkg-dev fakeroot build-essential
+	dkms dh-dkms debhelper dpkg-dev fakeroot build-essential cargo
 )
 
 # rnetns_in_sid CMD...: run CMD as root in the chroot, in a mount namespace

@@ -73,15 +73,23 @@ $RNETNS_SUDO rm -rf "$host_pkgsrc"
 $RNETNS_SUDO mkdir -p "$host_pkgsrc/rnetns"
 $RNETNS_SUDO bash -c "$(declare -f rnetns_copy_sources); RNETNS_TOP=\$1; rnetns_copy_sources \"\$2\"" \
 	sh "$RNETNS_TOP" "$host_pkgsrc/rnetns"
+# The command's crates, vendored for the offline package build (debian/rules).
+vendor=$(mktemp -d)
+cargo vendor --locked --manifest-path "$RNETNS_TOP/cli/Cargo.toml" "$vendor/vendor" \
+	>"$RNETNS_LOGS/debian-cargo-vendor.log" 2>&1 ||
+	die "cargo vendor of cli/ failed; see $RNETNS_LOGS/debian-cargo-vendor.log"
+$RNETNS_SUDO cp -a "$vendor/vendor" "$host_pkgsrc/rnetns/cli/vendor"
+rm -rf "$vendor"
 deb_ktap=$results/debian-dkms.ktap
 dkms_log=$RNETNS_LOGS/debian-dkms-install.log
 ko_dkms=/lib/modules/$rel/updates/dkms/rnetns.ko.xz
 {
 	echo "KTAP version 1"
-	echo "1..3"
+	echo "1..4"
 	if rnetns_in_sid sh -c "cd $pkgsrc/rnetns && dpkg-buildpackage -b -us -uc" \
 		>"$RNETNS_LOGS/debian-dpkg-buildpackage.log" 2>&1; then
 		deb=$(cd "$host_pkgsrc" && ls rnetns-dkms_*_all.deb)
+		tools=$(cd "$host_pkgsrc" && ls rnetns-tools_*.deb)
 		mkdir -p "$RNETNS_DEB_DIR/pkg"
 		rm -f "$RNETNS_DEB_DIR/pkg/"*.deb
 		cp "$host_pkgsrc/$deb" "$RNETNS_DEB_DIR/pkg/"
@@ -90,7 +98,7 @@ ko_dkms=/lib/modules/$rel/updates/dkms/rnetns.ko.xz
 	else
 		tail -n 20 "$RNETNS_LOGS/debian-dpkg-buildpackage.log" | sed 's/^/# /'
 		echo "not ok 1 the rnetns-dkms package builds (log: $RNETNS_LOGS/debian-dpkg-buildpackage.log)"
-		deb=
+		deb= tools=
 	fi
 	lap "package"
 	if [ -n "$deb" ] && rnetns_in_sid sh -c "if dpkg -s rnetns-dkms >/dev/null 2>&1; then apt-get -q -y purge rnetns-dkms; fi && cd $pkgsrc &&
@@ -108,6 +116,15 @@ ko_dkms=/lib/modules/$rel/updates/dkms/rnetns.ko.xz
 		echo "ok 3 the installed module's vermagic is $rel's"
 	else
 		echo "not ok 3 the installed module's vermagic is $rel's"
+	fi
+	# The command's package, beside it: installs, and its binary runs there.
+	if [ -n "$tools" ] && rnetns_in_sid sh -c "cd $pkgsrc && apt-get -q -y install ./$tools && rnetns --version && rnetns --help | head -n 3 && dpkg -L rnetns-tools | grep -x /usr/bin/rnetns" \
+		>"$RNETNS_LOGS/debian-tools-install.log" 2>&1; then
+		tail -n 5 "$RNETNS_LOGS/debian-tools-install.log" | sed 's/^/# /'
+		echo "ok 4 apt install ./$tools: /usr/bin/rnetns runs"
+	else
+		tail -n 20 "$RNETNS_LOGS/debian-tools-install.log" 2>/dev/null | sed 's/^/# /'
+		echo "not ok 4 apt install ./${tools:-rnetns-tools}: /usr/bin/rnetns runs (log: $RNETNS_LOGS/debian-tools-install.log)"
 	fi
 } | tee "$deb_ktap"
 lap "dkms install"

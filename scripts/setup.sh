@@ -113,6 +113,22 @@ for k in "${RNETNS_KERNELS[@]}"; do
 	fi
 done
 
+# Prometheus and promtool (Debian's, bookworm) for the tests of the rnetns
+# command's metrics: the package unpacked into the cache, never installed
+# (it would start a server on the host).
+if [ ! -x "$RNETNS_CACHE/debs/prometheus.root/usr/bin/promtool" ]; then
+	mkdir -p "$RNETNS_CACHE/debs"
+	rm -f "$RNETNS_CACHE/debs"/prometheus_*.deb
+	(cd "$RNETNS_CACHE/debs" && apt-get -q -o APT::Sandbox::User=root download prometheus) >"$RNETNS_LOGS/download-prometheus.log" 2>&1 ||
+		die "cannot download Debian's prometheus package; see $RNETNS_LOGS/download-prometheus.log"
+	rm -rf "$RNETNS_CACHE/debs/prometheus.root"
+	dpkg-deb -x "$RNETNS_CACHE/debs"/prometheus_*.deb "$RNETNS_CACHE/debs/prometheus.root"
+	log "prometheus $(dpkg-deb -f "$RNETNS_CACHE/debs"/prometheus_*.deb Version) unpacked for the tests"
+fi
+
+# The rnetns command (cli/), which the tests drive in the guests.
+"$RNETNS_TOP/scripts/build-cli.sh" >/dev/null
+
 # The Debian-kernel set-up is mostly downloads and unpacking (debootstrap,
 # Debian's packages): it runs beside the kernel builds, its output in a log
 # shown when it ends.

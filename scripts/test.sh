@@ -111,30 +111,38 @@ summary=()
 #  - Debian's own kernel, under its own heading (its documents count in the
 #    total below; its main guest has one TCG thread).
 # The host checks first (they build and lint; their result is wanted
-# early), then the guests. Beside the run's guests, which leave a core mostly
-# idle under TCG: the hang check (two guests that mostly wait), the Kconfig
-# check of every variant (one core) and the Debian-kernel run.
+# early), with the hang check beside them (its two guests mostly wait);
+# then the guests. Beside the run's guests, which leave a core mostly idle
+# under TCG, and at a lower priority than they: the Kconfig check of every
+# variant (one core) and the Debian-kernel run.
 hang_pid= configs_pid= debian_pid=
-if [ ${#checks[@]} -gt 0 ]; then
-	RNETNS_HOST_CHECKS=rest RNETNS_UNTRACKED_BEFORE=$untracked_before RNETNS_LOGS=$RNETNS_LOGS \
-		RNETNS_CHECK_KERNELS="${checks[*]}" bash tests/host-checks.sh | tee "$results/host.ktap" || true # counted below
-	summary+=("host=$results/host.ktap")
-	log "Kconfig check of every variant started beside the guests (log: $results/configs.log)"
-	RNETNS_HOST_CHECKS=configs RNETNS_LOGS=$RNETNS_LOGS RNETNS_CHECK_KERNELS="${checks[*]}" \
-		bash tests/host-checks.sh >"$results/configs.ktap" 2>"$results/configs.log" &
-	configs_pid=$!
-	summary+=("configs=$results/configs.ktap")
-fi
 if [ -n "$hang" ]; then
-	log "hang report check on the ${hang%%:*} ${hang#*:} kernel started beside the guests (log: $results/hang.log)"
+	log "hang report check on the ${hang%%:*} ${hang#*:} kernel, beside the host checks (log: $results/hang.log)"
 	RNETNS_HANG_KERNEL=${hang%%:*} RNETNS_HANG_VARIANT=${hang#*:} \
 		bash tests/hang-check.sh >"$results/hang.ktap" 2>"$results/hang.log" &
 	hang_pid=$!
 	summary+=("hang=$results/hang.ktap")
 fi
+if [ ${#checks[@]} -gt 0 ]; then
+	RNETNS_HOST_CHECKS=rest RNETNS_UNTRACKED_BEFORE=$untracked_before RNETNS_LOGS=$RNETNS_LOGS \
+		RNETNS_CHECK_KERNELS="${checks[*]}" bash tests/host-checks.sh | tee "$results/host.ktap" || true # counted below
+	summary+=("host=$results/host.ktap")
+fi
+if [ -n "$hang_pid" ]; then
+	wait "$hang_pid" || true # counted below
+	cat "$results/hang.log" >&2
+	cat "$results/hang.ktap"
+fi
+if [ ${#checks[@]} -gt 0 ]; then
+	log "Kconfig check of every variant started beside the guests (log: $results/configs.log)"
+	RNETNS_HOST_CHECKS=configs RNETNS_LOGS=$RNETNS_LOGS RNETNS_CHECK_KERNELS="${checks[*]}" \
+		nice -n 10 bash tests/host-checks.sh >"$results/configs.ktap" 2>"$results/configs.log" &
+	configs_pid=$!
+	summary+=("configs=$results/configs.ktap")
+fi
 if [ "$debian" = 1 ]; then
 	log "Debian-kernel run started beside the other guests (log: $results/debian.log)"
-	"$RNETNS_TOP/scripts/debian-test.sh" "$results/debian" "$@" >"$results/debian.log" 2>&1 &
+	nice -n 5 "$RNETNS_TOP/scripts/debian-test.sh" "$results/debian" "$@" >"$results/debian.log" 2>&1 &
 	debian_pid=$!
 fi
 
@@ -164,7 +172,7 @@ for r in "${runs[@]}"; do
 	# seconds: fewer hooks= fuzz values there (the normal kernel runs 40),
 	# and of t70 only what the checkers watch (the rest runs on the others).
 	extra=() opts=()
-	[ "$v" = debug ] && extra=(RNETNS_HOOKS_FUZZ=12 RNETNS_FUZZ_SECONDS=15 RNETNS_HOOKFULL_ROUNDS=10 RNETNS_MEMCG_NAMESPACES=10 RNETNS_CHECKERS_ONLY=1) opts=(--timeout 3000)
+	[ "$v" = debug ] && extra=(RNETNS_HOOKS_FUZZ=12 RNETNS_FUZZ_SECONDS=15 RNETNS_HOOKFULL_ROUNDS=10 RNETNS_MEMCG_NAMESPACES=10 RNETNS_TEARDOWN_ROUNDS=2 RNETNS_CHECKERS_ONLY=1) opts=(--timeout 3000)
 	# shellcheck disable=SC2086
 	"$RNETNS_TOP/qemu/run" --kernel "$k" --variant "$v" "${opts[@]}" --scratch "$results/$k-$v" \
 		${RNETNS_QEMU_ARGS:-} -- env RNETNS_KO="$ko" "${extra[@]}" tests/run.sh "${run_tests[@]}" || rc=$?
@@ -186,11 +194,6 @@ fi
 if [ -n "$configs_pid" ]; then
 	wait "$configs_pid" || true # counted below
 	cat "$results/configs.ktap"
-fi
-if [ -n "$hang_pid" ]; then
-	wait "$hang_pid" || true # counted below
-	cat "$results/hang.log" >&2
-	cat "$results/hang.ktap"
 fi
 if [ -n "$debian_pid" ]; then
 	wait "$debian_pid" || true # counted below

@@ -63,6 +63,21 @@ t_bench_tools() {
 	done
 }
 
+t_cli() {
+	# The rnetns command (cli/): rustfmt-clean, clippy-clean with warnings
+	# as errors (tests included), and its unit tests (parsing, decoding,
+	# formatting, the ids against the spec) pass. In the release profile,
+	# whose dependencies scripts/build-cli.sh built already.
+	local logf=$LOGS/cli-check.log target
+	target=$(scripts/build-cli.sh --print-dir)
+	(cd cli && cargo fmt --check) >"$logf" 2>&1 || { cat "$logf"; return 1; }
+	CARGO_TARGET_DIR=$target cargo clippy --release --locked --all-targets --manifest-path cli/Cargo.toml \
+		-- -D warnings >>"$logf" 2>&1 || { tail -n 40 "$logf"; return 1; }
+	CARGO_TARGET_DIR=$target cargo test --release --locked --manifest-path cli/Cargo.toml >>"$logf" 2>&1 ||
+		{ tail -n 40 "$logf"; return 1; }
+	grep -E '^test result:' "$logf"
+}
+
 t_rustdoc() {
 	local k=$1 logf=$LOGS/rustdoc-$1.log
 	kmake "$k" rustdoc >"$logf" 2>&1 || { tail -n 30 "$logf"; return 1; }
@@ -274,9 +289,10 @@ nprep=0
 for k in "${KERNELS[@]}"; do [ "${VARIANT[$k]}" != prep ] || nprep=$((nprep + 1)); done
 nconfigs=1
 [ "$PART" = all ] || nconfigs=0
-ktap_plan $((11 + nconfigs + 3 * ${#KERNELS[@]} + nprep))
+ktap_plan $((12 + nconfigs + 3 * ${#KERNELS[@]} + nprep))
 run_test "rustfmt: no diff" t_rustfmt
 run_test "benchmark tools (bench/tool, bench/insncount): rustfmt and clippy -D warnings clean" t_bench_tools
+run_test "the rnetns command (cli/): rustfmt, clippy -D warnings and cargo test clean" t_cli
 for k in "${KERNELS[@]}"; do
 	run_test "clippy ($k ${VARIANT[$k]}): no rustc, clippy or C warning; every item documented" t_clippy "$k"
 	run_test "rustdoc ($k ${VARIANT[$k]}) renders the module's documentation without warnings" t_rustdoc "$k"

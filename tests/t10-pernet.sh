@@ -166,17 +166,17 @@ t_unload_all() {
 
 ktap_plan 17
 run_test "insmod sets up existing namespaces and says so" t_load
-run_test "init_net has /proc/net/rnetns 0644 root, showing its own inode" t_init_net_file
-run_test "named namespace created before load is served" t_preexisting_named
-run_test "process-held namespace created before load is served" t_preexisting_unnamed
-run_test "ip netns add after load is served with its inode" t_ip_netns_add
-run_test "unshare -n namespace is served with its inode" t_unshare
-run_test "clone(CLONE_NEWNET) child's namespace is served" t_clone
-run_test "setns into a named namespace shows that namespace" t_setns
-run_test "each namespace shows only itself; cookies distinct" t_isolation
-run_test "unprivileged userns, then netns: file owned by that userns root" t_userns
-run_test "unprivileged unshare -Urn: served, owned as /proc/net/dev is" t_userns_one_call
-run_test "rnetns_lifecycle is root-only and only in init_net" t_lifecycle_file
+functional_test "init_net has /proc/net/rnetns 0644 root, showing its own inode" t_init_net_file
+functional_test "named namespace created before load is served" t_preexisting_named
+functional_test "process-held namespace created before load is served" t_preexisting_unnamed
+functional_test "ip netns add after load is served with its inode" t_ip_netns_add
+functional_test "unshare -n namespace is served with its inode" t_unshare
+functional_test "clone(CLONE_NEWNET) child's namespace is served" t_clone
+functional_test "setns into a named namespace shows that namespace" t_setns
+functional_test "each namespace shows only itself; cookies distinct" t_isolation
+functional_test "unprivileged userns, then netns: file owned by that userns root" t_userns
+functional_test "unprivileged unshare -Urn: served, owned as /proc/net/dev is" t_userns_one_call
+functional_test "rnetns_lifecycle is root-only and only in init_net" t_lifecycle_file
 run_test "ip netns del tears the namespace's state down" t_netns_del
 run_test "rmmod with 100 live namespaces removes every file" t_rmmod_100
 run_test "reload serves every namespace again" t_reload_serves_all

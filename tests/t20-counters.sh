@@ -231,10 +231,11 @@ t_ping_after() {
 }
 
 t_unload() {
-	# Unload while packets flow through the hooks on both CPUs.
+	# Unload while packets flow through the hooks on both CPUs (A to B over
+	# the veth pair, IPv4 from CPU 0, IPv6 from CPU 1).
 	ip netns exec A $NSUTIL udp-send 10.10.0.2 9000 20000 10 0 >/dev/null &
 	local s1=$!
-	ip netns exec L $NSUTIL udp-send 127.0.0.1 9001 20000 10 1 >/dev/null &
+	ip netns exec A $NSUTIL udp-send fd10::2 9000 20000 10 1 >/dev/null &
 	local s2=$!
 	sleep 0.5
 	rmmod rnetns || return 1
@@ -345,12 +346,12 @@ t_switch_param_default() {
 ktap_plan 19
 run_test "veth IPv4: A's output/postrouting, B's prerouting/input grow by exactly N; C unmoved" t_veth v4
 run_test "veth IPv6: same, bytes = N x (40+8+payload)" t_veth v6
-run_test "loopback IPv4 counts output, postrouting, prerouting, input" t_loopback v4
-run_test "loopback IPv6 counts output, postrouting, prerouting, input" t_loopback v6
+functional_test "loopback IPv4 counts output, postrouting, prerouting, input" t_loopback v4
+functional_test "loopback IPv6 counts output, postrouting, prerouting, input" t_loopback v6
 functional_test "router IPv4: forward grows by exactly the forwarded packets" t_router v4
 functional_test "router IPv6: forward grows by exactly the forwarded packets" t_router v6
 run_test "reset by root zeroes, counting goes on" t_reset_root
-run_test "reset by an unprivileged user-namespace root on its own namespace" t_reset_userns_root
+functional_test "reset by an unprivileged user-namespace root on its own namespace" t_reset_userns_root
 functional_test "reset refused: nobody (EACCES/EPERM), root without CAP_NET_ADMIN (EPERM)" t_reset_denied
 functional_test "reset of init_net by a user-namespace root is refused" t_reset_userns_vs_init_net
 run_test "bad writes get EINVAL and change nothing" t_garbage
