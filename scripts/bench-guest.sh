@@ -377,11 +377,14 @@ cli_run() {
 	shift
 	[ -n "${RNETNS_CLI:-}" ] || { fail_step "$meta" "no rnetns command staged"; return 0; }
 	k=$(wc -l </tmp/bench-nsall.list)
-	c0=$(times | awk 'NR == 2 { print $1, $2 }')
+	# times in this shell (a command substitution's subshell has no children).
+	times >/tmp/bench-times.0
 	t0=$(date +%s.%N)
 	"$RNETNS_CLI" "$@" >/dev/null 2>"$ERRF" || { fail_step "$meta" "rnetns $* failed: $(head -c 300 "$ERRF")"; return 0; }
 	t1=$(date +%s.%N)
-	c1=$(times | awk 'NR == 2 { print $1, $2 }')
+	times >/tmp/bench-times.1
+	c0=$(awk 'NR == 2 { print $1, $2 }' /tmp/bench-times.0)
+	c1=$(awk 'NR == 2 { print $1, $2 }' /tmp/bench-times.1)
 	note "$meta" "$(awk -v a="$t0" -v b="$t1" -v k="$k" -v c0="$c0" -v c1="$c1" '
 		function secs(s,  m) { m = s; sub(/m.*/, "", m); sub(/^[0-9]+m/, "", s); sub(/s$/, "", s); return m * 60 + s }
 		BEGIN { split(c0, x, " "); split(c1, y, " ")

@@ -183,7 +183,10 @@ qrun=("$RNETNS_TOP/qemu/run" --kernel 7.2 --variant debian --bzimage "$vmlinuz" 
 log "Debian's kernel $rel: booting $vmlinuz (unmodified) with rnetns from DKMS"
 rc=0
 # shellcheck disable=SC2086
-"${qrun[@]}" --tcg single --scratch "$main" ${RNETNS_QEMU_ARGS:-} -- "${genv[@]}" RNETNS_KO="$ko" scripts/debian-guest.sh "${tests[@]}" || rc=$?
+# Every test its features allow, at a lower priority than the debug guest
+# beside it (scripts/test.sh), one TCG thread: about 15 minutes alone, more
+# than 900 s (qemu/run's default time-out) beside that guest.
+"${qrun[@]}" --tcg single --timeout 2700 --scratch "$main" ${RNETNS_QEMU_ARGS:-} -- "${genv[@]}" RNETNS_KO="$ko" scripts/debian-guest.sh "${tests[@]}" || rc=$?
 echo "debian-guest=$main/debian-guest.ktap" >>"$results/docs"
 echo "debian=$main/results.ktap:$rc" >>"$results/docs"
 lap "boot+tests"
