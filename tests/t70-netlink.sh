@@ -347,7 +347,7 @@ t_fuzz() {
 }
 
 ktap_plan 12
-functional_test "nlctrl: the family's version, ops and flags, group and policies are the spec's" t_family
+run_test "nlctrl: the family's version, ops and flags, group and policies are the spec's" t_family
 run_test "ynl --dump get: every namespace (ip netns, unshare, clone), equal to its /proc/net/rnetns" t_dump_equals_proc
 functional_test "dumps under traffic: counters only grow, and agree with the files after" t_dump_under_traffic
 functional_test "ynl --do get: own namespace, by ns-fd, by nsid" t_do_get
