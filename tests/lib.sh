@@ -100,6 +100,12 @@ wait_for() { wait_until "$1" eval "$2"; }
 # field KEY [FILE]: value of "KEY value" in an rnetns file.
 field() { awk -v k="$1" '$1 == k { print $2; exit }' "${2:-$PROCF}"; }
 
+# ns_table NS: the counter rows ("family hook packets bytes") of NS's file.
+ns_table() { ip netns exec "$1" awk '$1 == "ipv4" || $1 == "ipv6"' $PROCF; }
+
+# ns_hooks NS: the hook selection NS's file shows.
+ns_hooks() { ip netns exec "$1" awk '$1 == "hooks" { print $2 }' $PROCF; }
+
 # inum PATH: inode number of a namespace file (stat -L).
 inum() { stat -L -c %i "$1"; }
 

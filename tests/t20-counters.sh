@@ -45,17 +45,14 @@ link() {
 	ip -n "$b" neigh replace "$a6" lladdr "$(mac "$a" "$ia")" dev "$ib" nud permanent
 }
 
-# table NS: the counter rows of a namespace ("family hook packets bytes").
-table() { ip netns exec "$1" awk '$1 == "ipv4" || $1 == "ipv6"' $PROCF; }
-
 # settle NS...: wait until the namespaces' counters stop moving by themselves
 # (MLD reports sent when interfaces come up).
 settle() {
 	local i s1 s2
 	for i in $(seq 20); do
-		s1=$(for n in "$@"; do table "$n"; done)
+		s1=$(for n in "$@"; do ns_table "$n"; done)
 		sleep 1
-		s2=$(for n in "$@"; do table "$n"; done)
+		s2=$(for n in "$@"; do ns_table "$n"; done)
 		[ "$s1" = "$s2" ] && return 0
 	done
 	fail "counters of $* keep moving while idle"
@@ -99,11 +96,11 @@ settle A B C
 t_veth() { # t_veth v4|v6
 	local dst=10.10.0.2 fam=ipv4 len=$V4 a0 b0 c0
 	[ "$1" = v6 ] && dst=fd10::2 fam=ipv6 len=$V6
-	a0=$(table A) b0=$(table B) c0=$(table C)
+	a0=$(ns_table A) b0=$(ns_table B) c0=$(ns_table C)
 	send A "$dst" 9000 $N
-	expect_delta "A" "$a0" "$(table A)" "$fam:output:$N:$((N * len))" "$fam:postrouting:$N:$((N * len))" &&
-		expect_delta "B" "$b0" "$(table B)" "$fam:prerouting:$N:$((N * len))" "$fam:input:$N:$((N * len))" &&
-		expect_delta "C, not involved" "$c0" "$(table C)"
+	expect_delta "A" "$a0" "$(ns_table A)" "$fam:output:$N:$((N * len))" "$fam:postrouting:$N:$((N * len))" &&
+		expect_delta "B" "$b0" "$(ns_table B)" "$fam:prerouting:$N:$((N * len))" "$fam:input:$N:$((N * len))" &&
+		expect_delta "C, not involved" "$c0" "$(ns_table C)"
 }
 
 t_loopback() { # t_loopback v4|v6
@@ -111,9 +108,9 @@ t_loopback() { # t_loopback v4|v6
 	[ "$1" = v6 ] && dst=::1 fam=ipv6 len=$V6
 	[ -e /run/netns/L ] || { mkns L && settle L; } || return 1
 	sink L "$dst" 9001
-	l0=$(table L)
+	l0=$(ns_table L)
 	send L "$dst" 9001 $N
-	expect_delta "L" "$l0" "$(table L)" "$fam:output:$N:$((N * len))" "$fam:postrouting:$N:$((N * len))" \
+	expect_delta "L" "$l0" "$(ns_table L)" "$fam:output:$N:$((N * len))" "$fam:postrouting:$N:$((N * len))" \
 		"$fam:prerouting:$N:$((N * len))" "$fam:input:$N:$((N * len))"
 }
 
@@ -130,21 +127,21 @@ t_router() { # t_router v4|v6
 		sink H2 fd21::2 9002
 		settle H1 R H2 || return 1
 	fi
-	r0=$(table R)
+	r0=$(ns_table R)
 	send H1 "$dst" 9002 $N
-	expect_delta "router R" "$r0" "$(table R)" "$fam:prerouting:$N:$((N * len))" \
+	expect_delta "router R" "$r0" "$(ns_table R)" "$fam:prerouting:$N:$((N * len))" \
 		"$fam:forward:$N:$((N * len))" "$fam:postrouting:$N:$((N * len))"
 }
 
-nonzero() { table "$1" | awk '$3 > 0 { n++ } END { exit !n }'; }
-allzero() { table "$1" | awk '$3 != 0 || $4 != 0 { n++ } END { exit n }'; }
+nonzero() { ns_table "$1" | awk '$3 > 0 { n++ } END { exit !n }'; }
+allzero() { ns_table "$1" | awk '$3 != 0 || $4 != 0 { n++ } END { exit n }'; }
 
 t_reset_root() {
 	nonzero A || fail "A has no traffic to reset"
 	ip netns exec A sh -c "echo reset > $PROCF" || return 1
-	allzero A || fail "after reset: $(table A)"
+	allzero A || fail "after reset: $(ns_table A)"
 	send A 10.10.0.2 9000 3
-	expect_delta "A after reset" "$(table A | awk '{print $1, $2, 0, 0}')" "$(table A)" \
+	expect_delta "A after reset" "$(ns_table A | awk '{print $1, $2, 0, 0}')" "$(ns_table A)" \
 		"ipv4:output:3:$((3 * V4))" "ipv4:postrouting:3:$((3 * V4))"
 }
 
@@ -162,9 +159,9 @@ t_reset_userns_root() {
 
 t_reset_denied() {
 	local before got
-	before=$(table A)
+	before=$(ns_table A)
 	send A 10.10.0.2 9000 2
-	before=$(table A)
+	before=$(ns_table A)
 	# An unprivileged user cannot open the file for writing (0644)...
 	got=$(ip netns exec A setpriv --reuid=65534 --regid=65534 --clear-groups $NSUTIL write $PROCF reset)
 	expect_eq "open for writing by nobody" "$got" "open: EACCES" || return 1
@@ -174,7 +171,7 @@ t_reset_denied() {
 	# and root without CAP_NET_ADMIN is refused too.
 	got=$(ip netns exec A setpriv --inh-caps=-net_admin --bounding-set=-net_admin $NSUTIL write $PROCF reset)
 	expect_eq "write by root without CAP_NET_ADMIN" "$got" EPERM || return 1
-	expect_eq "counters after refused resets" "$(table A)" "$before"
+	expect_eq "counters after refused resets" "$(ns_table A)" "$before"
 }
 
 t_reset_userns_vs_init_net() {
@@ -192,11 +189,11 @@ table_init() { awk '$1 == "ipv4" || $1 == "ipv6"' $PROCF; }
 t_garbage() {
 	local before got
 	send A 10.10.0.2 9000 2
-	before=$(table A)
+	before=$(ns_table A)
 	got=$(ip netns exec A $NSUTIL write $PROCF junk "reset now" RESET res et 'reset\n\n' '\x00reset' 'reset\x00' \
 		' reset' @1 @4095 @4096 @70000 | tr '\n' ' ')
 	expect_eq "results" "$got" "EINVAL EINVAL EINVAL EINVAL EINVAL EINVAL EINVAL EINVAL EINVAL EINVAL EINVAL EINVAL EINVAL " &&
-		expect_eq "counters after bad writes" "$(table A)" "$before" &&
+		expect_eq "counters after bad writes" "$(ns_table A)" "$before" &&
 		expect_eq "'reset\\n' accepted" "$(ip netns exec A $NSUTIL write $PROCF 'reset\n')" ok
 }
 
@@ -205,7 +202,7 @@ t_recreate() {
 	nonzero Z || fail "no traffic counted in Z" || return 1
 	ip netns del Z
 	mkns Z || return 1
-	allzero Z || fail "re-created Z does not start at zero: $(table Z)"
+	allzero Z || fail "re-created Z does not start at zero: $(ns_table Z)"
 }
 
 t_multi_cpu() {
@@ -213,14 +210,14 @@ t_multi_cpu() {
 	[ "$(nproc)" -ge 2 ] || { echo "needs 2 CPUs"; return 4; }
 	mkns M && settle M || return 1
 	sink M 127.0.0.1 9003
-	m0=$(table M)
+	m0=$(ns_table M)
 	ip netns exec M $NSUTIL udp-send 127.0.0.1 9003 $k 10 0 >/dev/null &
 	a=$!
 	ip netns exec M $NSUTIL udp-send 127.0.0.1 9003 $k 10 1 >/dev/null &
 	b=$!
 	wait $a $b
 	local len=$((28 + 10)) n=$((2 * k))
-	expect_delta "M, two CPUs sending at once" "$m0" "$(table M)" "ipv4:output:$n:$((n * len))" \
+	expect_delta "M, two CPUs sending at once" "$m0" "$(ns_table M)" "ipv4:output:$n:$((n * len))" \
 		"ipv4:postrouting:$n:$((n * len))" "ipv4:prerouting:$n:$((n * len))" "ipv4:input:$n:$((n * len))"
 }
 
@@ -242,7 +239,7 @@ t_unload() {
 	kill -0 $s1 $s2 2>/dev/null || echo "(senders had finished before rmmod)"
 	wait $s1 $s2 || fail "senders failed"
 	[ ! -e $PROCF ] || fail "$PROCF left behind"
-	insmod "$RNETNS_KO" && allzero A || fail "counters after reload: $(table A)"
+	insmod "$RNETNS_KO" && allzero A || fail "counters after reload: $(ns_table A)"
 }
 
 t_hooks_param() {
@@ -253,9 +250,9 @@ t_hooks_param() {
 	expect_eq "rows" "$(table_init | awk '{print $1 ":" $2}' | tr '\n' ' ')" "ipv4:output ipv6:input " || return 1
 	mkns Q && settle Q && sink Q 127.0.0.1 9004 || return 1
 	local q0
-	q0=$(table Q)
+	q0=$(ns_table Q)
 	send Q 127.0.0.1 9004 4
-	expect_delta "Q with hooks=ipv4:output,ipv6:input" "$q0" "$(table Q)" "ipv4:output:4:$((4 * V4))"
+	expect_delta "Q with hooks=ipv4:output,ipv6:input" "$q0" "$(ns_table Q)" "ipv4:output:4:$((4 * V4))"
 }
 
 t_hooks_invalid() {
@@ -282,31 +279,30 @@ rnetns_hooks() {
 		$1 == "hook" { hook = $2 }
 		/\[rnetns\]/ { print fam ":" hook }' | sort | tr '\n' ' '
 }
-hooks_line() { ip netns exec "$1" awk '$1 == "hooks" { print $2 }' $PROCF; }
 
 t_switch() {
 	cleanup_netns
 	unload_module
 	load_module || return 1
 	mkns S && settle S && sink S 127.0.0.1 9005 && sink S ::1 9005 || return 1
-	expect_eq "hooks line by default" "$(hooks_line S)" all || return 1
+	expect_eq "hooks line by default" "$(ns_hooks S)" all || return 1
 	expect_eq "rnetns hooks in S by default (nft list hooks)" "$(rnetns_hooks S | wc -w)" 10 || return 1
 	local got s0 s1
 	got=$(ip netns exec S $NSUTIL write $PROCF 'hooks=ipv4:input\n')
 	expect_eq "write hooks=ipv4:input" "$got" ok || return 1
-	expect_eq "hooks line" "$(hooks_line S)" ipv4:input || return 1
-	expect_eq "rows" "$(table S | awk '{print $1 ":" $2}')" ipv4:input || return 1
+	expect_eq "hooks line" "$(ns_hooks S)" ipv4:input || return 1
+	expect_eq "rows" "$(ns_table S | awk '{print $1 ":" $2}')" ipv4:input || return 1
 	expect_eq "rnetns hooks in S (nft list hooks)" "$(rnetns_hooks S)" "ipv4:input " || return 1
 	expect_eq "init_net untouched" "$(awk '$1 == "hooks" { print $2 }' $PROCF)" all || return 1
-	s0=$(table S)
+	s0=$(ns_table S)
 	send S 127.0.0.1 9005 4
 	send S ::1 9005 4
-	expect_delta "S counting ipv4 input only" "$s0" "$(table S)" "ipv4:input:4:$((4 * V4))" || return 1
+	expect_delta "S counting ipv4 input only" "$s0" "$(ns_table S)" "ipv4:input:4:$((4 * V4))" || return 1
 	# Counting off: no rnetns hook left in the namespace, no rows.
 	got=$(ip netns exec S $NSUTIL write $PROCF hooks=none)
 	expect_eq "write hooks=none" "$got" ok || return 1
 	expect_eq "rnetns hooks in S with hooks=none" "$(rnetns_hooks S)" "" || return 1
-	expect_eq "rows with hooks=none" "$(table S)" "" || return 1
+	expect_eq "rows with hooks=none" "$(ns_table S)" "" || return 1
 	# Bad selections and unprivileged writers change nothing.
 	for v in hooks=ipv5 hooks= 'hooks=ipv4:inpu' 'hooks=all,' 'hook=all'; do
 		got=$(ip netns exec S $NSUTIL write $PROCF "$v")
@@ -314,15 +310,15 @@ t_switch() {
 	done
 	got=$(ip netns exec S setpriv --reuid=65534 --regid=65534 --clear-groups $NSUTIL write @3 hooks=all 3>$PROCF)
 	expect_eq "hooks=all by nobody through root's descriptor" "$got" EPERM || return 1
-	expect_eq "hooks after refused writes" "$(hooks_line S) $(rnetns_hooks S)" "none " || return 1
+	expect_eq "hooks after refused writes" "$(ns_hooks S) $(rnetns_hooks S)" "none " || return 1
 	# Back on: every hook point again, ipv4 input continuing from where it was.
 	s1=$(ip netns exec S awk '$1 == "ipv4" && $2 == "input" { print $3 }' $PROCF 2>/dev/null)
 	got=$(ip netns exec S $NSUTIL write $PROCF hooks=all)
 	expect_eq "write hooks=all" "$got" ok || return 1
 	expect_eq "rnetns hooks in S after hooks=all" "$(rnetns_hooks S | wc -w)" 10 || return 1
-	s0=$(table S)
+	s0=$(ns_table S)
 	send S 127.0.0.1 9005 3
-	expect_delta "S counting all again" "$s0" "$(table S)" "ipv4:output:3:$((3 * V4))" "ipv4:postrouting:3:$((3 * V4))" \
+	expect_delta "S counting all again" "$s0" "$(ns_table S)" "ipv4:output:3:$((3 * V4))" "ipv4:postrouting:3:$((3 * V4))" \
 		"ipv4:prerouting:3:$((3 * V4))" "ipv4:input:3:$((3 * V4))" || return 1
 	expect_eq "ipv4 input kept its count while off" \
 		"$(echo "$s0" | awk '$1 == "ipv4" && $2 == "input" { print $3 }')" "$((${s1:-0} + 4))"
@@ -336,10 +332,10 @@ t_switch_param_default() {
 	mkns E || return 1
 	insmod "$RNETNS_KO" hooks=none || return 1
 	mkns F || return 1
-	expect_eq "existing and new namespace with hooks=none" "$(hooks_line E) $(hooks_line F) $(rnetns_hooks E)$(rnetns_hooks F)" \
+	expect_eq "existing and new namespace with hooks=none" "$(ns_hooks E) $(ns_hooks F) $(rnetns_hooks E)$(rnetns_hooks F)" \
 		"none none " || return 1
 	ip netns exec F $NSUTIL write $PROCF hooks=ipv6:output >/dev/null
-	expect_eq "F switched, E not" "$(hooks_line E) $(hooks_line F) $(rnetns_hooks E)/ $(rnetns_hooks F)" \
+	expect_eq "F switched, E not" "$(ns_hooks E) $(ns_hooks F) $(rnetns_hooks E)/ $(rnetns_hooks F)" \
 		"none ipv6:output / ipv6:output "
 }
 
