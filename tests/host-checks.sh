@@ -280,9 +280,10 @@ t_polled_conditions() {
 	[ -z "$bad" ] || fail "conditions expanded once, use wait_for: $bad"
 }
 
+configs_test() { run_test "every kernel variant's config fragments survive Kconfig (normal, debug, up, bench)" t_kernel_configs; }
 if [ "$PART" = configs ]; then
 	ktap_plan 1
-	run_test "every kernel variant's config fragments survive Kconfig (normal, debug, up, bench)" t_kernel_configs
+	configs_test
 	ktap_finish
 fi
 nprep=0
@@ -305,8 +306,7 @@ run_test "from a clone in a 0700 directory with a space in its path, under /tmp"
 run_test "unsafe only in the abstraction layer (src/ext)" t_unsafe_confined
 run_test "every unsafe block has // SAFETY:, every unsafe fn # Safety" t_safety_comments
 run_test "netlink/rnetns.yaml: valid against the kernel's genetlink schema, documented, its ids those of src/netlink.rs" t_spec
-[ "$PART" = rest ] ||
-	run_test "every kernel variant's config fragments survive Kconfig (normal, debug, up, bench)" t_kernel_configs
+[ "$PART" = rest ] || configs_test
 run_test "C files are one-line wrappers (helpers, entry points, trace events)" t_c_helpers_are_wrappers
 run_test "make install puts rnetns.ko in the module tree and runs depmod" t_install
 run_test "polled test conditions are re-evaluated (wait_for, not wait_until)" t_polled_conditions
