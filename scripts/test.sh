@@ -170,9 +170,12 @@ for r in "${runs[@]}"; do
 	rc=0
 	# On the debug kernel (KASAN under emulation) each insmod takes
 	# seconds: fewer hooks= fuzz values there (the normal kernel runs 40),
-	# and of t70 only what the checkers watch (the rest runs on the others).
+	# two teardown rounds, only the tests whose code paths the checkers
+	# watch (RNETNS_CHECKERS_ONLY: the rest runs on the others), and one
+	# kmemleak scan after every file instead of one per file (t99; t50
+	# keeps its own, after the fault injection).
 	extra=() opts=()
-	[ "$v" = debug ] && extra=(RNETNS_HOOKS_FUZZ=12 RNETNS_FUZZ_SECONDS=15 RNETNS_HOOKFULL_ROUNDS=10 RNETNS_MEMCG_NAMESPACES=10 RNETNS_TEARDOWN_ROUNDS=2 RNETNS_CHECKERS_ONLY=1) opts=(--timeout 3000)
+	[ "$v" = debug ] && extra=(RNETNS_HOOKS_FUZZ=12 RNETNS_FUZZ_SECONDS=15 RNETNS_KMEMLEAK_ONCE=1 RNETNS_TEARDOWN_ROUNDS=2 RNETNS_CHECKERS_ONLY=1) opts=(--timeout 3000)
 	# shellcheck disable=SC2086
 	"$RNETNS_TOP/qemu/run" --kernel "$k" --variant "$v" "${opts[@]}" --scratch "$results/$k-$v" \
 		${RNETNS_QEMU_ARGS:-} -- env RNETNS_KO="$ko" "${extra[@]}" tests/run.sh "${run_tests[@]}" || rc=$?

@@ -90,5 +90,5 @@ t_charged() {
 
 ktap_plan 2
 run_test "cgroup2 with the memory controller" t_setup
-run_test "$N namespaces made in a memory cgroup: their rnetns per-CPU blocks are charged to it" t_charged
+functional_test "$N namespaces made in a memory cgroup: their rnetns per-CPU blocks are charged to it" t_charged
 ktap_finish

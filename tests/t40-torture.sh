@@ -168,5 +168,5 @@ ktap_plan 4
 run_test "torture: namespace churn, veth moves, traffic, proc reads/resets and insmod/rmmod at once" t_torture
 run_test "afterwards the last unload ends with no namespace holding state" t_nothing_left
 run_test "net_namespace objects return to their baseline" t_net_objects
-run_test "kmemleak finds nothing of rnetns" kmemleak_clean
+run_test "kmemleak finds nothing of rnetns" kmemleak_file_check
 ktap_finish

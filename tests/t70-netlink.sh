@@ -335,7 +335,7 @@ t_unload() {
 	rmmod rnetns || fail "rmmod after the dump's socket closed, with a listener" || return 1
 	echo "rmmod: ok, with a listener subscribed and a dump closed mid-way"
 	load_module || return 1
-	kmemleak_clean
+	kmemleak_file_check
 	[ $? != 1 ]
 }
 
