@@ -88,16 +88,25 @@ t_symbols() {
 	# module's imports with: check each one is exported somewhere in the
 	# kernel's source (EXPORT_SYMBOL*, EXPORT_PER_CPU_SYMBOL*) or by its Rust
 	# crates (the rust/exports_*_generated.h of the prepared tree).
-	local k=$1 kdir src exports missing=() sym
+	# The source's list is made once per source version, beside the
+	# pristine tree (which is never patched): reading the whole tree took
+	# minutes with a cold page cache and guests beside.
+	local k=$1 kdir src exports srcexports missing=() sym
 	kdir=$(RNETNS_KERNEL=$k rnetns_kdir "${VARIANT[$k]}")
 	src=$(rnetns_src_dir "$k")
+	srcexports=$src.exports
+	if [ ! -s "$srcexports" ]; then
+		LC_ALL=C grep -rhoE --include='*.c' --include='*.S' --include='*.h' \
+			--exclude-dir=Documentation --exclude-dir=tools --exclude-dir=samples \
+			'EXPORT_(PER_CPU_)?SYMBOL[A-Z_]*\(\s*[A-Za-z0-9_]+' "$src" |
+			sed -E 's/.*\(\s*//' | LC_ALL=C sort -u >"$srcexports.tmp" &&
+			mv "$srcexports.tmp" "$srcexports" || return 1
+	fi
 	exports=$LOGS/exports-$k.txt
-	grep -rhoE --include='*.c' --include='*.S' --include='*.h' \
-		--exclude-dir=Documentation --exclude-dir=tools --exclude-dir=samples \
-		'EXPORT_(PER_CPU_)?SYMBOL[A-Z_]*\(\s*[A-Za-z0-9_]+' "$src" |
-		sed -E 's/.*\(\s*//' >"$exports"
-	sed -nE 's/.*\(([A-Za-z0-9_]+)\).*/\1/p' "$kdir"/rust/exports_*_generated.h >>"$exports"
-	sort -u -o "$exports" "$exports"
+	{
+		cat "$srcexports"
+		sed -nE 's/.*\(([A-Za-z0-9_]+)\).*/\1/p' "$kdir"/rust/exports_*_generated.h
+	} | LC_ALL=C sort -u >"$exports"
 	while read -r _ sym; do
 		grep -qxF "$sym" "$exports" || missing+=("$sym")
 	done < <(nm -u "$(bdir "$k")/rnetns.ko")
