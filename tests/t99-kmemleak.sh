@@ -1,7 +1,7 @@
 #!/bin/bash
 # requires: /sys/kernel/debug/kmemleak
-# After every other test file: with rnetns unloaded and every namespace
-# gone, kmemleak (two scans) finds no unreferenced object at all, of
+# After every other test file: with rnetns unloaded and every named
+# namespace deleted, kmemleak (two scans) finds no unreferenced object at all, of
 # rnetns's or anyone's. On the debug kernel of the default run this is the
 # one kmemleak scan of the test files but t50's (RNETNS_KMEMLEAK_ONCE=1);
 # the runner's log scan fails the run on any leak report as well.
