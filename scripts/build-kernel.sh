@@ -28,11 +28,11 @@ if [ -z "$configure_only" ] && [ -f "$kdir/.rnetns-built" ]; then
 fi
 
 [ -n "$configure_only" ] ||
-	log "building the $RNETNS_KERNEL $variant test kernel in $kdir (5 to 14 minutes on 2 cores; prep: 1 to 3)"
+	log "building the $RNETNS_KERNEL $variant test kernel ($RNETNS_ARCH) in $kdir (5 to 14 minutes on 2 cores; prep: 1 to 3)"
 mkdir -p "$kdir"
-mk() { make -C "$src" O="$kdir" LLVM="$RNETNS_LLVM" "$@"; }
+mk() { make -C "$src" O="$kdir" ARCH="$(rnetns_karch)" LLVM="$RNETNS_LLVM" "$@"; }
 mapfile -t frags < <(rnetns_fragments "$variant")
-name=$RNETNS_KERNEL-$variant
+name=$(rnetns_kname "$variant")
 
 configure() {
 	mk tinyconfig && cat "${frags[@]}" >>"$kdir/.config" && mk olddefconfig

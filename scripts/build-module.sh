@@ -18,14 +18,14 @@ hang) sub=tests/hang ko=rnetns_hang.ko ;;
 esac
 kdir=$(rnetns_kdir "$variant")
 [ -f "$kdir/.rnetns-built" ] || die "no $RNETNS_KERNEL $variant kernel at $kdir: run scripts/setup.sh $RNETNS_KERNEL:$variant"
-dir=$RNETNS_CACHE/build/$RNETNS_KERNEL-$variant
+dir=$RNETNS_CACHE/build/$(rnetns_kname "$variant")
 mkdir -p "$dir"
 # Build products stay (they are excluded by .gitignore, so rsync neither
 # copies nor deletes them): a rebuild is incremental. Files are compared by
 # content and a changed one gets a new time stamp (no -t), so that make sees
 # it as newer than the objects even if the clone's copy is older.
 rnetns_copy_sources "$dir" --checksum --delete --exclude /doc
-logf=$RNETNS_LOGS/module-build-$RNETNS_KERNEL-$variant-$module.log
+logf=$RNETNS_LOGS/module-build-$(rnetns_kname "$variant")-$module.log
 # shellcheck disable=SC2046
 make -C "$dir/$sub" -s KDIR="$kdir" $(rnetns_kmake_args "$variant") >"$logf" 2>&1 || {
 	cat "$logf" >&2

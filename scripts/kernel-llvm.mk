@@ -15,4 +15,7 @@ endif
 # when it is installed, as the kernel warns if they do not.
 KERNEL_GCC := $(if $(KERNEL_CLANG),,$(shell sed -nE 's/^CONFIG_CC_VERSION_TEXT="([^ ]*gcc[^ ]*) .*/\1/p' $(KDIR)/.config 2>/dev/null))
 KERNEL_CC := $(if $(KERNEL_GCC),$(if $(shell command -v $(KERNEL_GCC)),$(KERNEL_GCC)))
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM)) $(if $(KERNEL_CC),CC=$(KERNEL_CC))
+# The kernel's architecture, from its configuration: a cross-built arm64
+# kernel (RNETNS_ARCH=arm64) takes ARCH=arm64; x86_64 is the host's own.
+KERNEL_ARCH := $(if $(shell grep -qs '^CONFIG_ARM64=y' $(KDIR)/.config && echo y),arm64)
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(KERNEL_ARCH),ARCH=$(KERNEL_ARCH)) $(if $(LLVM),LLVM=$(LLVM)) $(if $(KERNEL_CC),CC=$(KERNEL_CC))

@@ -47,6 +47,27 @@ rnetns_check_kernel() {
 }
 rnetns_check_kernel "$RNETNS_KERNEL"
 
+# The architecture of the test kernels and modules: x86_64 (the default,
+# booted by qemu-system-x86_64) or arm64 (cross-built with the same LLVM and
+# rustc, booted by qemu-system-aarch64 -M virt); RNETNS_ARCH or --arch picks
+# one. rnetns_karch prints the kernel's ARCH= name of $1 (default
+# $RNETNS_ARCH).
+RNETNS_ARCHES=(x86_64 arm64)
+RNETNS_ARCH=${RNETNS_ARCH:-x86_64}
+rnetns_check_arch() {
+	local a
+	for a in "${RNETNS_ARCHES[@]}"; do [ "$1" = "$a" ] && return 0; done
+	die "unknown architecture '$1' (RNETNS_ARCH, --arch): supported are ${RNETNS_ARCHES[*]}"
+}
+rnetns_check_arch "$RNETNS_ARCH"
+rnetns_karch() { case ${1:-$RNETNS_ARCH} in x86_64) echo x86 ;; *) echo "${1:-$RNETNS_ARCH}" ;; esac; }
+# The name of a kernel and variant in cache and build directories:
+# KERNEL-VARIANT on x86_64, KERNEL-ARCH-VARIANT elsewhere.
+rnetns_kname() {
+	local variant=$1 k=${2:-$RNETNS_KERNEL}
+	if [ "$RNETNS_ARCH" = x86_64 ]; then echo "$k-$variant"; else echo "$k-$RNETNS_ARCH-$variant"; fi
+}
+
 # Where a kernel's source comes from: "host" (an installed bookworm package,
 # tarball in /usr/src) or "unstable" (downloaded into the cache).
 rnetns_ksuite() { case $1 in 6.12) echo host ;; *) echo unstable ;; esac; }
@@ -86,6 +107,8 @@ rnetns_src_dir() {
 #           (`make modules_prepare`: headers, scripts, rust/; no vmlinux,
 #           nothing to boot): what the default test run compiles, lints and
 #           documents the module against for a kernel it does not boot
+# and, for another architecture than x86_64, arch-<arch>.config last (the
+# up variant is x86_64's only: arm64 kernels are always SMP).
 rnetns_fragments() {
 	local variant=${1:-normal} k=${2:-$RNETNS_KERNEL}
 	echo "$RNETNS_TOP/scripts/config/rnetns.config"
@@ -96,6 +119,10 @@ rnetns_fragments() {
 	debug | up | bench) echo "$RNETNS_TOP/scripts/config/$variant.config" ;;
 	*) die "unknown kernel variant '$variant': normal, debug, up, bench or prep" ;;
 	esac
+	[ "$variant" != up ] || [ "$RNETNS_ARCH" = x86_64 ] ||
+		die "the up variant is x86_64's only ($RNETNS_ARCH kernels are always SMP)"
+	# Another architecture's fragment comes last: its lines win.
+	[ "$RNETNS_ARCH" = x86_64 ] || echo "$RNETNS_TOP/scripts/config/arch-$RNETNS_ARCH.config"
 }
 
 # Extra make arguments for module builds against variant $1: a prepared
@@ -122,7 +149,7 @@ rnetns_kdir() {
 		# without it), and Kbuild warns when a module build finds another
 		pahole --version 2>/dev/null || echo "no pahole"
 	} | sha256sum | cut -c1-16)
-	echo "$RNETNS_CACHE/kernel/$k-$variant-$key"
+	echo "$RNETNS_CACHE/kernel/$(rnetns_kname "$variant" "$k")-$key"
 }
 
 # rnetns_copy_sources DEST [RSYNC-OPTION...]: copy the repository's sources

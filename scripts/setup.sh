@@ -6,13 +6,16 @@
 #   4. the pristine kernel sources of every supported kernel (6.12 from
 #      bookworm, 7.2 from Debian unstable, downloaded into the cache),
 #   5. the test kernels asked for, built once and cached
-#      (scripts/build-kernel.sh).
+#      (scripts/build-kernel.sh), and for a bootable arm64 one the arm64
+#      guests' root filesystem (scripts/arm64-root.sh).
 #   6. with "debian": the Debian-kernel run's set-up (scripts/debian-test.sh
 #      --setup: the cached Debian unstable chroot, the prepared build dir
 #      of Debian's 7.2 kernel, its vmlinuz), beside step 5.
-# Usage: scripts/setup.sh [--no-kernel] [KERNEL:VARIANT...] [debian]
+# Usage: scripts/setup.sh [--no-kernel] [KERNEL:VARIANT[:ARCH]...] [debian]
 #   KERNEL:VARIANT  a test kernel to build, e.g. 7.2:normal, 6.12:debug,
-#                   or a tree to prepare for module builds only (6.12:prep)
+#                   or a tree to prepare for module builds only (6.12:prep),
+#                   for architecture ARCH (x86_64 or arm64; default
+#                   $RNETNS_ARCH), e.g. 7.2:prep:arm64
 #                   (default: $RNETNS_KERNEL:normal, unless only debian)
 #   debian          set up the Debian-kernel run
 #   --no-kernel     stop after the tools and sources
@@ -23,7 +26,8 @@ for arg in "$@"; do
 	case $arg in
 	--no-kernel) build_kernel=0 ;;
 	debian) want_debian=1 ;;
-	*:*) rnetns_check_kernel "${arg%%:*}"; wanted+=("$arg") ;;
+	*:*:*) rnetns_check_kernel "${arg%%:*}"; rnetns_check_arch "${arg##*:}"; wanted+=("$arg") ;;
+	*:*) rnetns_check_kernel "${arg%%:*}"; wanted+=("$arg:$RNETNS_ARCH") ;;
 	*) die "setup.sh: unknown option '$arg'" ;;
 	esac
 done
@@ -40,6 +44,10 @@ PACKAGES=(
 	dwarves libbpf-dev
 )
 
+# An arm64 kernel to boot needs QEMU's arm64 system emulator.
+for kv in "${wanted[@]+"${wanted[@]}"}"; do
+	case $kv in *:prep:*) ;; *:arm64) PACKAGES+=(qemu-system-arm); break ;; esac
+done
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -141,7 +149,12 @@ if [ "$want_debian" = 1 ]; then
 fi
 if [ "$build_kernel" = 1 ]; then
 	for kv in "${wanted[@]+"${wanted[@]}"}"; do
-		RNETNS_KERNEL=${kv%%:*} "$RNETNS_TOP/scripts/build-kernel.sh" "${kv#*:}" >/dev/null
+		IFS=: read -r k v a <<<"$kv"
+		RNETNS_KERNEL=$k RNETNS_ARCH=$a "$RNETNS_TOP/scripts/build-kernel.sh" "$v" >/dev/null
+		if [ "$a" = arm64 ] && [ "$v" != prep ]; then
+			RNETNS_KERNEL=$k RNETNS_ARCH=$a "$RNETNS_TOP/scripts/arm64-root.sh" \
+				"$(RNETNS_KERNEL=$k RNETNS_ARCH=$a rnetns_kdir "$v")" >/dev/null
+		fi
 	done
 fi
 if [ -n "$debian_pid" ]; then

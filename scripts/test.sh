@@ -19,29 +19,43 @@
 #                   features allow, tracing included (scripts/debian-test.sh)
 #   6.12 prep       host checks only: the module compiles, lints and
 #                   documents against 6.12 (a `make modules_prepare` tree)
+#   7.2 arm64 prep  the same for arm64 (a cross-built `make modules_prepare`
+#                   tree, ARCH=arm64 LLVM=1), beside the guests
 # --all adds the 7.2 and 6.12 normal kernels (every test; the tracing tests
-# on each), 6.12 debug, 7.2 and 6.12 up, and the benchmark's smoke run on
+# on each), 6.12 debug, 7.2 and 6.12 up, the 7.2 arm64 normal kernel under
+# qemu-system-aarch64 (every test but the tracing ones and the rnetns
+# command's, with its host checks), and the benchmark's smoke run on
 # the bench kernel with the eBPF peer (12 minutes on the debug kernel, out
 # of the default run; `RNETNS_KERNEL=7.2 scripts/bench.sh --smoke --variant
 # debug` runs it there); its host checks use the normal kernels.
 #
-# Usage: scripts/test.sh [--quick | --all] [--kernel K] [TEST-FILE...]
+# Usage: scripts/test.sh [--quick | --all] [--kernel K] [--arch A] [TEST-FILE...]
 #   --quick     the normal kernels only (7.2, 6.12: every test and the
 #               tracing tests; no debug, up, debian, hang check or benchmark)
 #   --all       the full matrix
 #   --kernel K  only kernel K (6.12 or 7.2) of the chosen matrix, or only
 #               the debian run
+#   --arch A    x86_64 (the default) or arm64: with arm64, the 7.2 arm64
+#               normal kernel under qemu-system-aarch64 (TCG) with an arm64
+#               Debian root (scripts/arm64-root.sh), every test that applies
+#               (not the tracing tests: the tracer tests patch x86 text; not
+#               the rnetns command's: its binary is x86_64), and the host
+#               checks against that tree
 #   TEST-FILE   run only these tests/t*.sh files (default: all; no hang
 #               check and no benchmark then)
 # Env: RNETNS_QEMU_ARGS  extra options for qemu/run (for example --smp 4)
 source "$(dirname "$0")/lib.sh"
 cd "$RNETNS_TOP"
 
-mode=default only=
+mode=default only= arch=$RNETNS_ARCH
+# The runs name their architecture (a run's fourth field, the arm64 tree's
+# own variable): everything else is x86_64's.
+export RNETNS_ARCH=x86_64
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) mode=quick ;;
 	--all) mode=all ;;
+	--arch) rnetns_check_arch "$2"; arch=$2; shift ;;
 	--kernel) [ "$2" = debian ] || rnetns_check_kernel "$2"; only=$2; shift ;;
 	-*) die "test.sh: unknown option '$1' (see the header of scripts/test.sh)" ;;
 	*) break ;;
@@ -49,31 +63,42 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-# The VM runs (KERNEL:VARIANT:TESTS, TESTS "all" or a list of test files),
-# the trees the host checks build against (KERNEL:VARIANT, the first one
-# bootable), the kernels of the own-kernel tracing guests, the benchmark
-# smoke run's kernel and the hang check's (KERNEL:VARIANT, or nothing).
+# The VM runs (KERNEL:VARIANT:TESTS[:ARCH], TESTS "all" or a list of test
+# files, ARCH x86_64 unless given), the trees the host checks build against
+# (KERNEL:VARIANT, the first one bootable), the kernels of the own-kernel
+# tracing guests, the benchmark smoke run's kernel and the hang check's
+# (KERNEL:VARIANT, or nothing), and the arm64 tree whose host checks (build,
+# clippy, rustdoc, symbols) run beside the guests (KERNEL:VARIANT, or
+# nothing).
 case $mode in
 default)
 	runs=(7.2:debug:all)
 	checks=(7.2:debug 6.12:prep)
 	trace_kernels=()
-	smoke= hang=7.2:debug debian=1 ;;
+	smoke= hang=7.2:debug debian=1 arm64=7.2:prep ;;
 quick)
 	runs=(7.2:normal:all 6.12:normal:all)
 	checks=(7.2:normal 6.12:normal)
 	trace_kernels=(7.2 6.12)
-	smoke= hang= debian=0 ;;
+	smoke= hang= debian=0 arm64= ;;
 all)
 	runs=(7.2:normal:all 6.12:normal:all 7.2:debug:all 6.12:debug:all
-		7.2:up:t05-kunit.sh,t10-pernet.sh,t20-counters.sh 6.12:up:t10-pernet.sh,t20-counters.sh)
+		7.2:up:t05-kunit.sh,t10-pernet.sh,t20-counters.sh 6.12:up:t10-pernet.sh,t20-counters.sh
+		7.2:normal:all:arm64)
 	checks=(7.2:normal 6.12:normal)
 	trace_kernels=(7.2 6.12)
-	smoke=7.2:bench hang=7.2:debug debian=1 ;;
+	smoke=7.2:bench hang=7.2:debug debian=1 arm64=7.2:normal ;;
 esac
+if [ "$arch" = arm64 ]; then
+	# The arm64 matrix: its normal kernel booted, its host checks beside.
+	runs=(7.2:normal:all:arm64)
+	checks=() trace_kernels=()
+	smoke= hang= debian=0 arm64=7.2:normal
+fi
 if [ -n "$only" ]; then
 	keep_runs=() keep_checks=() keep_trace=()
 	for r in "${runs[@]}"; do [ "${r%%:*}" = "$only" ] && keep_runs+=("$r"); done
+	[ "${arm64%%:*}" = "$only" ] || arm64=
 	for c in "${checks[@]}"; do [ "${c%%:*}" = "$only" ] && keep_checks+=("$c"); done
 	for k in "${trace_kernels[@]}"; do [ "$k" = "$only" ] && keep_trace+=("$k"); done
 	runs=("${keep_runs[@]}") checks=("${keep_checks[@]}") trace_kernels=("${keep_trace[@]}")
@@ -87,8 +112,15 @@ fi
 untracked_before=$(git status --porcelain --untracked-files=all 2>/dev/null | awk '$1 == "??" { print $2 }')
 # Every kernel the run needs, each once.
 wanted=()
-want() { case " ${wanted[*]} " in *" $1 "*) ;; *) wanted+=("$1") ;; esac; }
-for r in "${runs[@]}"; do want "${r%:*}"; done
+want() {
+	local kva=$1
+	case $kva in *:*:*) ;; *) kva=$kva:x86_64 ;; esac
+	case " ${wanted[*]} " in *" $kva "*) ;; *) wanted+=("$kva") ;; esac
+}
+for r in "${runs[@]}"; do
+	IFS=: read -r k v _ a <<<"$r"
+	want "$k:$v:${a:-x86_64}"
+done
 for c in "${checks[@]}"; do want "$c"; done
 for k in "${trace_kernels[@]}"; do want "$k:normal"; done
 [ -z "$smoke" ] || want "$smoke"
@@ -133,6 +165,21 @@ if [ -n "$hang_pid" ]; then
 	cat "$results/hang.log" >&2
 	cat "$results/hang.ktap"
 fi
+# The arm64 tree's host checks, beside the guests at a lower priority: a
+# cross-built `make modules_prepare` costs minutes (once; cached), not a
+# kernel build. Set up here, not before the host checks, so that its build
+# overlaps the guests.
+arm64_pid=
+if [ -n "$arm64" ]; then
+	log "arm64 host checks (${arm64%%:*} ${arm64#*:}) started beside the guests (log: $results/arm64.log)"
+	(
+		RNETNS_ARCH=arm64 nice -n 10 "$RNETNS_TOP/scripts/setup.sh" "$arm64:arm64" &&
+			RNETNS_ARCH=arm64 RNETNS_HOST_CHECKS=arch RNETNS_LOGS=$RNETNS_LOGS RNETNS_CHECK_KERNELS=$arm64 \
+				nice -n 10 bash tests/host-checks.sh
+	) >"$results/arm64.ktap" 2>"$results/arm64.log" &
+	arm64_pid=$!
+	summary+=("arm64=$results/arm64.ktap")
+fi
 if [ ${#checks[@]} -gt 0 ]; then
 	log "Kconfig check of every variant started beside the guests (log: $results/configs.log)"
 	RNETNS_HOST_CHECKS=configs RNETNS_LOGS=$RNETNS_LOGS RNETNS_CHECK_KERNELS="${checks[*]}" \
@@ -158,15 +205,17 @@ if [ ${#tests[@]} -eq 0 ]; then
 fi
 
 for r in "${runs[@]}"; do
-	IFS=: read -r k v which <<<"$r"
+	IFS=: read -r k v which a <<<"$r"
+	a=${a:-x86_64}
 	run_tests=("${tests[@]}")
 	if [ "$which" != all ] && [ $# -eq 0 ]; then
 		IFS=, read -ra run_tests <<<"$which"
 		run_tests=("${run_tests[@]/#/tests/}")
 	fi
-	ko=$(RNETNS_KERNEL=$k "$RNETNS_TOP/scripts/build-module.sh" "$v")
-	log "running the tests on the $k $v kernel with $ko"
-	mkdir -p "$results/$k-$v"
+	ko=$(RNETNS_KERNEL=$k RNETNS_ARCH=$a "$RNETNS_TOP/scripts/build-module.sh" "$v")
+	name=$(RNETNS_KERNEL=$k RNETNS_ARCH=$a rnetns_kname "$v")
+	log "running the tests on the $k $v kernel ($a) with $ko"
+	mkdir -p "$results/$name"
 	rc=0
 	# On the debug kernel (KASAN under emulation) each insmod takes
 	# seconds: fewer hooks= fuzz values there (the normal kernel runs 40),
@@ -177,9 +226,11 @@ for r in "${runs[@]}"; do
 	extra=() opts=()
 	[ "$v" = debug ] && extra=(RNETNS_HOOKS_FUZZ=12 RNETNS_FUZZ_SECONDS=15 RNETNS_KMEMLEAK_ONCE=1 RNETNS_TEARDOWN_ROUNDS=2 RNETNS_CHECKERS_ONLY=1) opts=(--timeout 3000)
 	# shellcheck disable=SC2086
-	"$RNETNS_TOP/qemu/run" --kernel "$k" --variant "$v" "${opts[@]}" --scratch "$results/$k-$v" \
+	# arm64 under TCG: emulated on emulated, slower than x86_64's guests.
+	[ "$a" = x86_64 ] || opts=(--timeout 5400)
+	"$RNETNS_TOP/qemu/run" --kernel "$k" --arch "$a" --variant "$v" "${opts[@]}" --scratch "$results/$name" \
 		${RNETNS_QEMU_ARGS:-} -- env RNETNS_KO="$ko" "${extra[@]}" tests/run.sh "${run_tests[@]}" || rc=$?
-	summary+=("$k-$v=$results/$k-$v/results.ktap:$rc")
+	summary+=("$name=$results/$name/results.ktap:$rc")
 done
 
 if [ ${#trace_tests[@]} -gt 0 ]; then
@@ -197,6 +248,11 @@ fi
 if [ -n "$configs_pid" ]; then
 	wait "$configs_pid" || true # counted below
 	cat "$results/configs.ktap"
+fi
+if [ -n "$arm64_pid" ]; then
+	wait "$arm64_pid" || true # counted below
+	cat "$results/arm64.log" >&2
+	cat "$results/arm64.ktap"
 fi
 if [ -n "$debian_pid" ]; then
 	wait "$debian_pid" || true # counted below

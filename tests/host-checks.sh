@@ -20,16 +20,18 @@ for i in "${!KERNELS[@]}"; do
 done
 # RNETNS_HOST_CHECKS: all (the default), configs (only the Kconfig check of
 # every variant, which needs no module build: scripts/test.sh runs it beside
-# the guests, where a core is mostly idle) or rest (all but that one).
+# the guests, where a core is mostly idle), rest (all but that one) or arch
+# (the per-tree checks only, against another architecture's trees:
+# RNETNS_ARCH=arm64; scripts/test.sh runs them beside the guests too).
 PART=${RNETNS_HOST_CHECKS:-all}
-case $PART in all | configs | rest) ;; *) die "host-checks.sh: RNETNS_HOST_CHECKS=$PART: all, configs or rest" ;; esac
+case $PART in all | configs | rest | arch) ;; *) die "host-checks.sh: RNETNS_HOST_CHECKS=$PART: all, configs, rest or arch" ;; esac
 # Bring each kernel's build copy up to date with the sources.
 [ "$PART" = configs ] || for k in "${KERNELS[@]}"; do
 	log "built $(RNETNS_KERNEL=$k "$RNETNS_TOP/scripts/build-module.sh" "${VARIANT[$k]}")"
 done
 
 # The module's build copy for kernel $1 (made by scripts/build-module.sh).
-bdir() { echo "$RNETNS_CACHE/build/$1-${VARIANT[$1]}"; }
+bdir() { echo "$RNETNS_CACHE/build/$(RNETNS_KERNEL=$1 rnetns_kname "${VARIANT[$1]}")"; }
 kmake() {
 	local k=$1
 	shift
@@ -45,7 +47,8 @@ t_rustfmt() {
 
 t_clippy() {
 	# rustc, clippy and C warnings are errors; every item is documented.
-	local k=$1 logf=$LOGS/clippy-$1.log
+	local k=$1 logf
+	logf=$LOGS/clippy-$(RNETNS_KERNEL=$1 rnetns_kname "${VARIANT[$1]}").log
 	kmake "$k" clippy >"$logf" 2>&1 || { tail -n 40 "$logf"; return 1; }
 	! grep -E '^(warning|error)' "$logf" || return 1
 }
@@ -79,7 +82,8 @@ t_cli() {
 }
 
 t_rustdoc() {
-	local k=$1 logf=$LOGS/rustdoc-$1.log
+	local k=$1 logf
+	logf=$LOGS/rustdoc-$(RNETNS_KERNEL=$1 rnetns_kname "${VARIANT[$1]}").log
 	kmake "$k" rustdoc >"$logf" 2>&1 || { tail -n 30 "$logf"; return 1; }
 }
 
@@ -102,7 +106,7 @@ t_symbols() {
 			sed -E 's/.*\(\s*//' | LC_ALL=C sort -u >"$srcexports.tmp" &&
 			mv "$srcexports.tmp" "$srcexports" || return 1
 	fi
-	exports=$LOGS/exports-$k.txt
+	exports=$LOGS/exports-$(RNETNS_KERNEL=$k rnetns_kname "${VARIANT[$k]}").txt
 	{
 		cat "$srcexports"
 		sed -nE 's/.*\(([A-Za-z0-9_]+)\).*/\1/p' "$kdir"/rust/exports_*_generated.h
@@ -297,6 +301,19 @@ if [ "$PART" = configs ]; then
 fi
 nprep=0
 for k in "${KERNELS[@]}"; do [ "${VARIANT[$k]}" != prep ] || nprep=$((nprep + 1)); done
+if [ "$PART" = arch ]; then
+	# The module against each tree of $RNETNS_ARCH: it builds (above),
+	# is clippy- and rustdoc-clean, and a prepared tree's kernel exports
+	# every symbol it imports.
+	ktap_plan $((2 * ${#KERNELS[@]} + nprep))
+	for k in "${KERNELS[@]}"; do
+		run_test "clippy ($k ${VARIANT[$k]}, $RNETNS_ARCH): no rustc, clippy or C warning; every item documented" t_clippy "$k"
+		run_test "rustdoc ($k ${VARIANT[$k]}, $RNETNS_ARCH) renders the module's documentation without warnings" t_rustdoc "$k"
+		[ "${VARIANT[$k]}" != prep ] ||
+			run_test "symbols ($k prep, $RNETNS_ARCH): every symbol rnetns.ko imports is exported by $k's source or Rust crates" t_symbols "$k"
+	done
+	ktap_finish
+fi
 nconfigs=1
 [ "$PART" = all ] || nconfigs=0
 ktap_plan $((12 + nconfigs + 3 * ${#KERNELS[@]} + nprep))

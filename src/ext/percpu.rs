@@ -13,6 +13,12 @@
 //! (with or without a migration) sees the packet without its bytes, which
 //! the next fold has.
 //!
+//! On arm64 each add is an atomic read-modify-write (LSE `ldadd`, or an
+//! exclusive load/store loop) on the copy of the CPU whose per-CPU offset
+//! was read: a task that migrates in between adds to the CPU it left, which
+//! another task there may be adding to at the same moment. The atomics make
+//! both adds land, and the folded totals are what is read.
+//!
 //! The block is charged to the memory cgroup of the task that allocates it
 //! (`GFP_KERNEL_ACCOUNT`), as the rest of a namespace's memory is.
 //!
@@ -54,8 +60,9 @@ pub(crate) struct PerCpuCounters {
 }
 
 // Readers use volatile 64-bit loads, atomic on 64-bit architectures.
-// SAFETY: each CPU writes only its own copy, with `this_cpu_add`s (single
-// instructions on x86_64) that are safe against preemption and interrupts.
+// SAFETY: writers only add, with `this_cpu_add`s (single instructions on
+// x86_64, atomic read-modify-writes on arm64, the architecture's own
+// `this_cpu_add` elsewhere) that are safe against preemption and interrupts.
 unsafe impl Send for PerCpuCounters {}
 // SAFETY: as above.
 unsafe impl Sync for PerCpuCounters {}
@@ -154,6 +161,77 @@ macro_rules! percpu_seg {
     };
 }
 
+/// `ALTERNATIVE(old, new, cap)` of `arch/arm64/include/asm/alternative-macros.h`
+/// for `asm!`: the `old` instructions, and an `.altinstructions` entry that
+/// makes the kernel patch in the `new` ones (of the same length) when the
+/// CPUs have capability `cap` (an `asm!` operand name). The module loader
+/// applies a module's `.altinstructions` before its init runs
+/// (`module_finalize()` in `arch/arm64/kernel/module.c`).
+#[cfg(rnetns_percpu_arm64_asm)]
+macro_rules! arm64_alternative {
+    ($old:expr, $new:expr, $cap:literal) => {
+        concat!(
+            "661:\n",
+            $old,
+            "\n662:\n",
+            ".pushsection .altinstructions, \"a\"\n",
+            ".word 661b - .\n",
+            ".word 663f - .\n",
+            ".hword {",
+            $cap,
+            "}\n",
+            ".byte 662b - 661b\n",
+            ".byte 664f - 663f\n",
+            ".popsection\n",
+            ".subsection 1\n",
+            "663:\n",
+            $new,
+            "\n664:\n",
+            ".org . - (664b - 663b) + (662b - 661b)\n",
+            ".org . - (662b - 661b) + (664b - 663b)\n",
+            ".previous\n",
+        )
+    };
+}
+
+/// A 64-bit atomic add of operand `val` to `[{addr}]` on arm64, as
+/// `__percpu_add_case_64` in `arch/arm64/include/asm/percpu.h`: an
+/// exclusive load/store loop, patched to one LSE `ldadd` (and three `nop`s,
+/// the same length) on CPUs with LSE atomics. Clobbers `{tmp}` and
+/// `{fail}`.
+#[cfg(all(rnetns_percpu_arm64_asm, rnetns_arm64_lse))]
+macro_rules! arm64_atomic_add {
+    ($val:literal) => {
+        arm64_alternative!(
+            concat!(
+                "1: ldxr {tmp}, [{addr}]\nadd {tmp}, {tmp}, {",
+                $val,
+                "}\nstxr {fail:w}, {tmp}, [{addr}]\ncbnz {fail:w}, 1b"
+            ),
+            concat!(
+                ".arch_extension lse\nldadd {",
+                $val,
+                "}, {tmp}, [{addr}]\nnop\nnop\nnop"
+            ),
+            "lse"
+        )
+    };
+}
+/// A 64-bit atomic add of operand `val` to `[{addr}]` on arm64 without LSE
+/// support in the kernel (`CONFIG_ARM64_LSE_ATOMICS=n`, 6.12): the exclusive
+/// load/store loop only. Clobbers `{tmp}` and `{fail}`.
+#[cfg(all(rnetns_percpu_arm64_asm, not(rnetns_arm64_lse)))]
+macro_rules! arm64_atomic_add {
+    ($val:literal) => {
+        concat!(
+            "1: ldxr {tmp}, [{addr}]\nadd {tmp}, {tmp}, {",
+            $val,
+            "}\nstxr {fail:w}, {tmp}, [{addr}]\ncbnz {fail:w}, 1b\n",
+            "// no LSE atomics in this kernel (cpucap {lse} unused)"
+        )
+    };
+}
+
 /// `this_cpu_add(pcp->packets, 1); this_cpu_add(pcp->bytes, bytes);`: two
 /// adds, each safe against preemption and interrupts; a migration between
 /// them counts the packet and its bytes on different CPUs (see the module
@@ -166,8 +244,18 @@ macro_rules! percpu_seg {
 /// the address of the only copy. User-mode Linux on x86_64 also has
 /// `CONFIG_X86_64` but the generic per-CPU code (in 7.2 with SMP too): its
 /// per-CPU pointers are offsets from `__per_cpu_offset[cpu]`, and `%gs` is
-/// the host process's, so there (and on every other architecture) the C
-/// helper does what `this_cpu_add` does on that kernel.
+/// the host process's, so there (and on every architecture but x86_64 and
+/// arm64) the C helper does what `this_cpu_add` does on that kernel.
+///
+/// On arm64 (`rnetns_percpu_arm64_asm`), as `this_cpu_add` there: the
+/// CPU's per-CPU offset from `TPIDR_EL1` (`TPIDR_EL2` in a kernel running
+/// at EL2 with VHE, patched in as for `__kern_my_cpu_offset()`), then two
+/// atomic adds at that offset. Unlike `this_cpu_add`, no
+/// `preempt_disable()` around them: it would only keep a migration between
+/// the offset read and the adds from adding to the copy of the CPU the task
+/// left, and that is harmless here (the adds are atomic, so they land
+/// beside that CPU's own, and only sums over every CPU are read). So there
+/// is no function call and no preemption count change per packet.
 ///
 /// # Safety
 ///
@@ -191,9 +279,35 @@ unsafe fn this_cpu_add_totals(pcp: *mut Totals, bytes: u64) {
             options(nostack),
         );
     }
+    #[cfg(rnetns_percpu_arm64_asm)]
+    // SAFETY: `packets` and `bytes` are at offsets 0 and 8 of the `repr(C)`
+    // `Totals`, which the caller guarantees is a live per-CPU object: `pcp`
+    // plus the per-CPU offset of the CPU the register was read on is that
+    // CPU's copy, a live object whatever CPU the task runs on by the time
+    // of the atomic adds. The alternatives swap in instructions of the same
+    // length and effect, as the kernel's own do.
+    unsafe {
+        core::arch::asm!(
+            arm64_alternative!("mrs {off}, tpidr_el1", "mrs {off}, tpidr_el2", "vhe"),
+            "add {addr}, {pcp}, {off}",
+            arm64_atomic_add!("one"),
+            "add {addr}, {addr}, #8",
+            arm64_atomic_add!("bytes"),
+            pcp = in(reg) pcp,
+            bytes = in(reg) bytes,
+            one = in(reg) 1u64,
+            off = out(reg) _,
+            addr = out(reg) _,
+            tmp = out(reg) _,
+            fail = out(reg) _,
+            vhe = const bindings::ARM64_HAS_VIRT_HOST_EXTN,
+            lse = const bindings::ARM64_HAS_LSE_ATOMICS,
+            options(nostack),
+        );
+    }
     // Elsewhere the C helper; the field addresses are computed by offset,
     // since a per-CPU pointer need not point into this address space.
-    #[cfg(not(rnetns_percpu_x86_asm))]
+    #[cfg(not(any(rnetns_percpu_x86_asm, rnetns_percpu_arm64_asm)))]
     // SAFETY: the caller guarantees that `pcp` is a live per-CPU `Totals`,
     // whose `bytes` is 8 bytes in.
     unsafe {
