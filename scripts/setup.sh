@@ -152,8 +152,8 @@ if [ "$build_kernel" = 1 ]; then
 		IFS=: read -r k v a <<<"$kv"
 		RNETNS_KERNEL=$k RNETNS_ARCH=$a "$RNETNS_TOP/scripts/build-kernel.sh" "$v" >/dev/null
 		if [ "$a" = arm64 ] && [ "$v" != prep ]; then
-			RNETNS_KERNEL=$k RNETNS_ARCH=$a "$RNETNS_TOP/scripts/arm64-root.sh" \
-				"$(RNETNS_KERNEL=$k RNETNS_ARCH=$a rnetns_kdir "$v")" >/dev/null
+			"$RNETNS_TOP/scripts/arm64-root.sh" >/dev/null
+			"$RNETNS_TOP/scripts/build-cli.sh" --arch arm64 >/dev/null
 		fi
 	done
 fi
