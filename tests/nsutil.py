@@ -55,7 +55,12 @@ import sys
 
 CLONE_NEWNET = 0x40000000
 SIGCHLD = 17
-SYS_clone = 56  # x86_64
+# System call numbers differ by architecture (the generic table's on arm64).
+SYSCALLS = {
+    "x86_64": {"clone": 56, "finit_module": 313},
+    "aarch64": {"clone": 220, "finit_module": 273},
+}[os.uname().machine]
+SYS_clone = SYSCALLS["clone"]
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -252,7 +257,7 @@ def fail_nth_unshare(n):
     fail_nth(n, lambda: libc.unshare(CLONE_NEWNET))
 
 
-SYS_finit_module = 313  # x86_64
+SYS_finit_module = SYSCALLS["finit_module"]
 
 
 def fail_nth_insmod(n, ko, params=""):
