@@ -82,7 +82,10 @@ sink() { # sink NS ADDR PORT: hold a bound UDP socket in NS
 	local f=/tmp/sink.$1.$3.${2//:/_}
 	ip netns exec "$1" $NSUTIL udp-sink "$2" "$3" >"$f" 2>&1 &
 	PIDS+=($!)
-	wait_until 10 grep -q bound "$f" || fail "sink $*: $(cat "$f")"
+	# Python's start under TCG, on a host whose cores other guests share,
+	# has taken more than 10 s (the socket was bound by the time the
+	# failure was printed): a minute, which only a broken sink waits out.
+	wait_until 60 grep -q bound "$f" || fail "sink $*: $(cat "$f")"
 }
 
 send() { ip netns exec "$1" $NSUTIL udp-send "$2" "$3" "$4" "$P" >/dev/null; }
