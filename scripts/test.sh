@@ -23,8 +23,8 @@
 #                   tree, ARCH=arm64 LLVM=1), beside the guests
 # --all adds the 7.2 and 6.12 normal kernels (every test; the tracing tests
 # on each), 6.12 debug, 7.2 and 6.12 up, the 7.2 arm64 normal kernel under
-# qemu-system-aarch64 (every test but the tracing ones and the rnetns
-# command's, with its host checks), and the benchmark's smoke run on
+# qemu-system-aarch64 (every test but the tracing ones, with its host
+# checks), and the benchmark's smoke run on
 # the bench kernel with the eBPF peer (12 minutes on the debug kernel, out
 # of the default run; `RNETNS_KERNEL=7.2 scripts/bench.sh --smoke --variant
 # debug` runs it there); its host checks use the normal kernels.
@@ -37,10 +37,9 @@
 #               the debian run
 #   --arch A    x86_64 (the default) or arm64: with arm64, the 7.2 arm64
 #               normal kernel under qemu-system-aarch64 (TCG) with an arm64
-#               Debian root (scripts/arm64-root.sh), every test that applies
-#               (not the tracing tests: the tracer tests patch x86 text; not
-#               the rnetns command's: its binary is x86_64), and the host
-#               checks against that tree
+#               Debian root (scripts/arm64-root.sh), every test but the
+#               tracing ones (not run on arm64 yet: no tracing guest there),
+#               and the host checks against that tree
 #   TEST-FILE   run only these tests/t*.sh files (default: all; no hang
 #               check and no benchmark then)
 # Env: RNETNS_QEMU_ARGS  extra options for qemu/run (for example --smp 4)
