@@ -23,14 +23,14 @@ source "$(dirname "$0")/lib.sh"
 root=$RNETNS_CACHE/arm64-root
 [ "${1:-}" != --print ] || { echo "$root"; exit 0; }
 # What the tests run in the guest (the x86_64 guests take these from the
-# host, where scripts/setup.sh installs them), Debian's prometheus for the
+# host, where scripts/setup.sh installs them), Debian's prometheus (and curl) for the
 # rnetns command's tests, and the C library and GCC run-time files that the
 # command's arm64 build links against (scripts/build-cli.sh --arch arm64,
 # with this root as its sysroot).
 PKGS=(
 	bash busybox-static iproute2 iputils-ping nftables util-linux bsdutils
 	procps kmod psmisc python3 python3-yaml python3-jsonschema gawk
-	prometheus libc6-dev libgcc-12-dev
+	curl prometheus libc6-dev libgcc-12-dev
 )
 want=$(printf '%s\n' bookworm "${PKGS[@]}" | sha256sum | cut -c1-16)
 if [ "$(cat "$root/.rnetns-root" 2>/dev/null)" = "$want" ]; then
