@@ -20,7 +20,8 @@
 #   6.12 prep       host checks only: the module compiles, lints and
 #                   documents against 6.12 (a `make modules_prepare` tree)
 # --all adds the 7.2 and 6.12 normal kernels (every test; the tracing tests
-# on each), 6.12 debug, 7.2 and 6.12 up, and the benchmark's smoke run on
+# on each), 6.12 debug, 7.2 and 6.12 up, Debian's other two 7.2 flavours
+# (debian-rt: PREEMPT_RT; debian-cloud), and the benchmark's smoke run on
 # the bench kernel with the eBPF peer (12 minutes on the debug kernel, out
 # of the default run; `RNETNS_KERNEL=7.2 scripts/bench.sh --smoke --variant
 # debug` runs it there); its host checks use the normal kernels.
@@ -30,7 +31,9 @@
 #               tracing tests; no debug, up, debian, hang check or benchmark)
 #   --all       the full matrix
 #   --kernel K  only kernel K (6.12 or 7.2) of the chosen matrix, or only
-#               the debian run
+#               a Debian-kernel run: debian (7.2.13+deb14-amd64), debian-rt
+#               (7.2.13+deb14-rt-amd64, PREEMPT_RT) or debian-cloud
+#               (7.2.13+deb14-cloud-amd64), whatever the matrix
 #   TEST-FILE   run only these tests/t*.sh files (default: all; no hang
 #               check and no benchmark then)
 # Env: RNETNS_QEMU_ARGS  extra options for qemu/run (for example --smp 4)
@@ -42,7 +45,8 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) mode=quick ;;
 	--all) mode=all ;;
-	--kernel) [ "$2" = debian ] || rnetns_check_kernel "$2"; only=$2; shift ;;
+	--kernel) case $2 in debian | debian-rt | debian-cloud) ;; *) rnetns_check_kernel "$2" ;; esac; only=$2; shift ;;
+	-h | --help) sed -n '2,/^source/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "test.sh: unknown option '$1' (see the header of scripts/test.sh)" ;;
 	*) break ;;
 	esac
@@ -58,18 +62,18 @@ default)
 	runs=(7.2:debug:all)
 	checks=(7.2:debug 6.12:prep)
 	trace_kernels=()
-	smoke= hang=7.2:debug debian=1 ;;
+	smoke= hang=7.2:debug debian=debian ;;
 quick)
 	runs=(7.2:normal:all 6.12:normal:all)
 	checks=(7.2:normal 6.12:normal)
 	trace_kernels=(7.2 6.12)
-	smoke= hang= debian=0 ;;
+	smoke= hang= debian= ;;
 all)
 	runs=(7.2:normal:all 6.12:normal:all 7.2:debug:all 6.12:debug:all
 		7.2:up:t05-kunit.sh,t10-pernet.sh,t20-counters.sh 6.12:up:t10-pernet.sh,t20-counters.sh)
 	checks=(7.2:normal 6.12:normal)
 	trace_kernels=(7.2 6.12)
-	smoke=7.2:bench hang=7.2:debug debian=1 ;;
+	smoke=7.2:bench hang=7.2:debug debian="debian debian-rt debian-cloud" ;;
 esac
 if [ -n "$only" ]; then
 	keep_runs=() keep_checks=() keep_trace=()
@@ -79,7 +83,7 @@ if [ -n "$only" ]; then
 	runs=("${keep_runs[@]}") checks=("${keep_checks[@]}") trace_kernels=("${keep_trace[@]}")
 	[ "${smoke%%:*}" = "$only" ] || smoke=
 	[ "${hang%%:*}" = "$only" ] || hang=
-	[ "$only" = debian ] || debian=0
+	case $only in debian*) debian=$only ;; *) debian= ;; esac
 fi
 # Only named test files: no hang check and no benchmark.
 [ $# -eq 0 ] || { smoke= hang=; }
@@ -93,7 +97,7 @@ for c in "${checks[@]}"; do want "$c"; done
 for k in "${trace_kernels[@]}"; do want "$k:normal"; done
 [ -z "$smoke" ] || want "$smoke"
 [ -z "$hang" ] || want "$hang"
-[ "$debian" = 0 ] || want debian
+for d in $debian; do want "$d"; done
 [ ${#wanted[@]} -gt 0 ] || die "test.sh: nothing to run for --kernel $only in this matrix"
 "$RNETNS_TOP/scripts/setup.sh" "${wanted[@]}"
 
@@ -140,9 +144,9 @@ if [ ${#checks[@]} -gt 0 ]; then
 	configs_pid=$!
 	summary+=("configs=$results/configs.ktap")
 fi
-if [ "$debian" = 1 ]; then
-	log "Debian-kernel run started beside the other guests (log: $results/debian.log)"
-	nice -n 5 "$RNETNS_TOP/scripts/debian-test.sh" "$results/debian" "$@" >"$results/debian.log" 2>&1 &
+if [ -n "$debian" ]; then
+	log "Debian-kernel run ($debian) started beside the other guests (log: $results/debian.log)"
+	nice -n 5 "$RNETNS_TOP/scripts/debian-test.sh" --kernels "$debian" "$results/debian" "$@" >"$results/debian.log" 2>&1 &
 	debian_pid=$!
 fi
 
