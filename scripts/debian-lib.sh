@@ -14,8 +14,36 @@
 #                               linux-modules-*) and the test initramfs
 #   debian/pkg/                 the rnetns-dkms package last built
 
-# The Debian kernel the test command boots (Debian unstable's current one).
-RNETNS_DEB_RELEASE=${RNETNS_DEB_RELEASE:-7.2.13+deb14-amd64}
+# The Debian kernels the test command boots: Debian unstable's current 7.2
+# ABI, in three flavours with CONFIG_RUST=y, by the names scripts/test.sh
+# --kernel gives them:
+#   debian        7.2.13+deb14-amd64        the generic kernel (the default run)
+#   debian-rt     7.2.13+deb14-rt-amd64     CONFIG_PREEMPT_RT=y
+#   debian-cloud  7.2.13+deb14-cloud-amd64  for virtual machines: no 9p,
+#                 so the test initramfs carries 9p modules built from the
+#                 same linux-source (scripts/debian-test.sh)
+RNETNS_DEB_ABI=${RNETNS_DEB_ABI:-7.2.13+deb14}
+RNETNS_DEB_KERNELS=(debian debian-rt debian-cloud)
+# rnetns_deb_release NAME: the kernel release of a name above (or a release
+# given as such), e.g. debian-rt -> 7.2.13+deb14-rt-amd64.
+rnetns_deb_release() {
+	case $1 in
+	debian) echo "$RNETNS_DEB_ABI-amd64" ;;
+	debian-*) echo "$RNETNS_DEB_ABI-${1#debian-}-amd64" ;;
+	[0-9]*) echo "$1" ;;
+	*) return 1 ;;
+	esac
+}
+# rnetns_deb_name RELEASE: the reverse (7.2.13+deb14-rt-amd64 -> debian-rt):
+# the heading and the result labels of that kernel's run.
+rnetns_deb_name() {
+	local f=${1#*+deb*-}
+	f=${f%amd64}
+	echo "debian${f:+-${f%-}}"
+}
+# The Debian kernel booted when none is named (scripts/debian-test.sh,
+# scripts/distro-kdir.sh's examples).
+RNETNS_DEB_RELEASE=${RNETNS_DEB_RELEASE:-$RNETNS_DEB_ABI-amd64}
 RNETNS_DEB_DIR=$RNETNS_CACHE/debian
 RNETNS_SID=$RNETNS_DEB_DIR/sid
 RNETNS_DEB_MIRROR=${RNETNS_DEB_MIRROR:-http://deb.debian.org/debian}

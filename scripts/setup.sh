@@ -8,30 +8,32 @@
 #   5. the test kernels asked for, built once and cached
 #      (scripts/build-kernel.sh), and for a bootable arm64 one the arm64
 #      guests' root filesystem (scripts/arm64-root.sh).
-#   6. with "debian": the Debian-kernel run's set-up (scripts/debian-test.sh
-#      --setup: the cached Debian unstable chroot, the prepared build dir
-#      of Debian's 7.2 kernel, its vmlinuz), beside step 5.
-# Usage: scripts/setup.sh [--no-kernel] [KERNEL:VARIANT[:ARCH]...] [debian]
+#   6. with "debian" (or debian-rt, debian-cloud): the Debian-kernel run's
+#      set-up (scripts/debian-test.sh --setup: the cached Debian unstable
+#      chroot, the prepared build dir of that Debian 7.2 kernel, its
+#      vmlinuz), beside step 5.
+# Usage: scripts/setup.sh [--no-kernel] [KERNEL:VARIANT[:ARCH]...] [debian|debian-rt|debian-cloud...]
 #   KERNEL:VARIANT  a test kernel to build, e.g. 7.2:normal, 6.12:debug,
 #                   or a tree to prepare for module builds only (6.12:prep),
 #                   for architecture ARCH (x86_64 or arm64; default
 #                   $RNETNS_ARCH), e.g. 7.2:prep:arm64
 #                   (default: $RNETNS_KERNEL:normal, unless only debian)
-#   debian          set up the Debian-kernel run
+#   debian          set up the Debian-kernel run (debian-rt: of Debian's
+#                   PREEMPT_RT flavour; debian-cloud: of its cloud flavour)
 #   --no-kernel     stop after the tools and sources
 source "$(dirname "$0")/lib.sh"
 
-build_kernel=1 wanted=() want_debian=0
+build_kernel=1 wanted=() want_debian=()
 for arg in "$@"; do
 	case $arg in
 	--no-kernel) build_kernel=0 ;;
-	debian) want_debian=1 ;;
+	debian | debian-rt | debian-cloud) want_debian+=("$arg") ;;
 	*:*:*) rnetns_check_kernel "${arg%%:*}"; rnetns_check_arch "${arg##*:}"; wanted+=("$arg") ;;
 	*:*) rnetns_check_kernel "${arg%%:*}"; wanted+=("$arg:$RNETNS_ARCH") ;;
 	*) die "setup.sh: unknown option '$arg'" ;;
 	esac
 done
-[ ${#wanted[@]} -gt 0 ] || [ "$want_debian" = 1 ] || wanted=("$RNETNS_KERNEL:normal")
+[ ${#wanted[@]} -gt 0 ] || [ ${#want_debian[@]} -gt 0 ] || wanted=("$RNETNS_KERNEL:normal")
 
 PACKAGES=(
 	linux-source-6.12 "clang$RNETNS_LLVM" "llvm$RNETNS_LLVM" "lld$RNETNS_LLVM"
@@ -142,9 +144,9 @@ fi
 # shown when it ends.
 debian_pid=
 debian_log=$RNETNS_LOGS/setup-debian.log
-if [ "$want_debian" = 1 ]; then
-	log "Debian-kernel set-up started beside the kernel builds (log: $debian_log)"
-	"$RNETNS_TOP/scripts/debian-test.sh" --setup >"$debian_log" 2>&1 &
+if [ ${#want_debian[@]} -gt 0 ]; then
+	log "Debian-kernel set-up (${want_debian[*]}) started beside the kernel builds (log: $debian_log)"
+	"$RNETNS_TOP/scripts/debian-test.sh" --setup --kernels "${want_debian[*]}" >"$debian_log" 2>&1 &
 	debian_pid=$!
 fi
 if [ "$build_kernel" = 1 ]; then

@@ -22,7 +22,8 @@
 #   7.2 arm64 prep  the same for arm64 (a cross-built `make modules_prepare`
 #                   tree, ARCH=arm64 LLVM=1), beside the guests
 # --all adds the 7.2 and 6.12 normal kernels (every test; the tracing tests
-# on each), 6.12 debug, 7.2 and 6.12 up, the 7.2 arm64 normal kernel under
+# on each), 6.12 debug, 7.2 and 6.12 up, Debian's other two 7.2 flavours
+# (debian-rt: PREEMPT_RT; debian-cloud), the 7.2 arm64 normal kernel under
 # qemu-system-aarch64 (every test but the tracing ones, with its host
 # checks), and the benchmark's smoke run on
 # the bench kernel with the eBPF peer (12 minutes on the debug kernel, out
@@ -34,7 +35,9 @@
 #               tracing tests; no debug, up, debian, hang check or benchmark)
 #   --all       the full matrix
 #   --kernel K  only kernel K (6.12 or 7.2) of the chosen matrix, or only
-#               the debian run
+#               a Debian-kernel run: debian (7.2.13+deb14-amd64), debian-rt
+#               (7.2.13+deb14-rt-amd64, PREEMPT_RT) or debian-cloud
+#               (7.2.13+deb14-cloud-amd64), whatever the matrix
 #   --arch A    x86_64 (the default) or arm64: with arm64, the 7.2 arm64
 #               normal kernel under qemu-system-aarch64 (TCG) with an arm64
 #               Debian root (scripts/arm64-root.sh), every test but the
@@ -55,7 +58,8 @@ while [ $# -gt 0 ]; do
 	--quick) mode=quick ;;
 	--all) mode=all ;;
 	--arch) rnetns_check_arch "$2"; arch=$2; shift ;;
-	--kernel) [ "$2" = debian ] || rnetns_check_kernel "$2"; only=$2; shift ;;
+	--kernel) case $2 in debian | debian-rt | debian-cloud) ;; *) rnetns_check_kernel "$2" ;; esac; only=$2; shift ;;
+	-h | --help) sed -n '2,/^source/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "test.sh: unknown option '$1' (see the header of scripts/test.sh)" ;;
 	*) break ;;
 	esac
@@ -74,25 +78,25 @@ default)
 	runs=(7.2:debug:all)
 	checks=(7.2:debug 6.12:prep)
 	trace_kernels=()
-	smoke= hang=7.2:debug debian=1 arm64=7.2:prep ;;
+	smoke= hang=7.2:debug debian=debian arm64=7.2:prep ;;
 quick)
 	runs=(7.2:normal:all 6.12:normal:all)
 	checks=(7.2:normal 6.12:normal)
 	trace_kernels=(7.2 6.12)
-	smoke= hang= debian=0 arm64= ;;
+	smoke= hang= debian= arm64= ;;
 all)
 	runs=(7.2:normal:all 6.12:normal:all 7.2:debug:all 6.12:debug:all
 		7.2:up:t05-kunit.sh,t10-pernet.sh,t20-counters.sh 6.12:up:t10-pernet.sh,t20-counters.sh
 		7.2:normal:all:arm64)
 	checks=(7.2:normal 6.12:normal)
 	trace_kernels=(7.2 6.12)
-	smoke=7.2:bench hang=7.2:debug debian=1 arm64=7.2:normal ;;
+	smoke=7.2:bench hang=7.2:debug debian="debian debian-rt debian-cloud" arm64=7.2:normal ;;
 esac
 if [ "$arch" = arm64 ]; then
 	# The arm64 matrix: its normal kernel booted, its host checks beside.
 	runs=(7.2:normal:all:arm64)
 	checks=() trace_kernels=()
-	smoke= hang= debian=0 arm64=7.2:normal
+	smoke= hang= debian= arm64=7.2:normal
 fi
 if [ -n "$only" ]; then
 	keep_runs=() keep_checks=() keep_trace=()
@@ -103,7 +107,7 @@ if [ -n "$only" ]; then
 	runs=("${keep_runs[@]}") checks=("${keep_checks[@]}") trace_kernels=("${keep_trace[@]}")
 	[ "${smoke%%:*}" = "$only" ] || smoke=
 	[ "${hang%%:*}" = "$only" ] || hang=
-	[ "$only" = debian ] || debian=0
+	case $only in debian*) debian=$only ;; *) debian= ;; esac
 fi
 # Only named test files: no hang check and no benchmark.
 [ $# -eq 0 ] || { smoke= hang=; }
@@ -113,7 +117,7 @@ untracked_before=$(git status --porcelain --untracked-files=all 2>/dev/null | aw
 wanted=()
 want() {
 	local kva=$1
-	case $kva in *:*:*) ;; *) kva=$kva:x86_64 ;; esac
+	case $kva in *:*:*) ;; *:*) kva=$kva:x86_64 ;; esac
 	case " ${wanted[*]} " in *" $kva "*) ;; *) wanted+=("$kva") ;; esac
 }
 for r in "${runs[@]}"; do
@@ -124,7 +128,7 @@ for c in "${checks[@]}"; do want "$c"; done
 for k in "${trace_kernels[@]}"; do want "$k:normal"; done
 [ -z "$smoke" ] || want "$smoke"
 [ -z "$hang" ] || want "$hang"
-[ "$debian" = 0 ] || want debian
+for d in $debian; do want "$d"; done
 [ ${#wanted[@]} -gt 0 ] || die "test.sh: nothing to run for --kernel $only in this matrix"
 "$RNETNS_TOP/scripts/setup.sh" "${wanted[@]}"
 
@@ -186,9 +190,9 @@ if [ ${#checks[@]} -gt 0 ]; then
 	configs_pid=$!
 	summary+=("configs=$results/configs.ktap")
 fi
-if [ "$debian" = 1 ]; then
-	log "Debian-kernel run started beside the other guests (log: $results/debian.log)"
-	nice -n 5 "$RNETNS_TOP/scripts/debian-test.sh" "$results/debian" "$@" >"$results/debian.log" 2>&1 &
+if [ -n "$debian" ]; then
+	log "Debian-kernel run ($debian) started beside the other guests (log: $results/debian.log)"
+	nice -n 5 "$RNETNS_TOP/scripts/debian-test.sh" --kernels "$debian" "$results/debian" "$@" >"$results/debian.log" 2>&1 &
 	debian_pid=$!
 fi
 
