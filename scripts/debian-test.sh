@@ -272,9 +272,8 @@ if [ ${#tests[@]} -eq 0 ]; then
 	done
 fi
 # The kernel-log scan covers what the tests' `dmesg -C` cleared too
-# (RNETNS_DMESG_KEEP, tests/lib.sh) on the flavours; on -amd64 (the
-# default run) only when asked, as before.
-keep=${RNETNS_DMESG_KEEP:-$([ "$name" = debian ] && echo 0 || echo 1)}
+# (RNETNS_DMESG_KEEP, tests/lib.sh), as in every guest.
+keep=${RNETNS_DMESG_KEEP:-1}
 genv=(env RNETNS_DEB_RELEASE="$rel" RNETNS_DEB_MODROOT="$RNETNS_SID" RNETNS_DEB_BUILD_ID="$build_id" RNETNS_DMESG_KEEP="$keep")
 qrun=("$RNETNS_TOP/qemu/run" --kernel 7.2 --variant debian --bzimage "$vmlinuz" --initrd "$initrd")
 log "Debian's kernel $rel: booting $vmlinuz (unmodified) with rnetns from DKMS"

@@ -76,13 +76,13 @@ ktap_finish() {
 
 fail() { echo "$*"; return 1; }
 
-# dmesg: the system's, except that with RNETNS_DMESG_KEEP=1 what `dmesg -C`
-# clears (tests clear the log to read their own lines) is first kept in
+# dmesg: the system's, except that what `dmesg -C` clears (tests clear the
+# log to read their own lines) is first kept in
 # $RNETNS_SCRATCH/dmesg-cleared, which qemu/guest-init puts before the
 # final log: the runner's kernel-log scan then covers the whole run, not
-# only what followed the last clear.
+# only what followed the last clear. RNETNS_DMESG_KEEP=0 turns that off.
 dmesg() {
-	if [ "${1:-}" = -C ] && [ "${RNETNS_DMESG_KEEP:-0}" = 1 ] && [ -n "${RNETNS_SCRATCH:-}" ]; then
+	if [ "${1:-}" = -C ] && [ "${RNETNS_DMESG_KEEP:-1}" = 1 ] && [ -n "${RNETNS_SCRATCH:-}" ]; then
 		command dmesg >>"$RNETNS_SCRATCH/dmesg-cleared"
 	fi
 	command dmesg "$@"
