@@ -279,13 +279,12 @@ unsafe fn this_cpu_add_totals(pcp: *mut Totals, bytes: u64) {
             options(nostack),
         );
     }
+    // `pcp` plus the per-CPU offset of the CPU the register was read on is
+    // that CPU's copy, live whatever CPU the task runs on by the atomic adds;
+    // the alternatives swap in instructions of the same length and effect.
     #[cfg(rnetns_percpu_arm64_asm)]
     // SAFETY: `packets` and `bytes` are at offsets 0 and 8 of the `repr(C)`
-    // `Totals`, which the caller guarantees is a live per-CPU object: `pcp`
-    // plus the per-CPU offset of the CPU the register was read on is that
-    // CPU's copy, a live object whatever CPU the task runs on by the time
-    // of the atomic adds. The alternatives swap in instructions of the same
-    // length and effect, as the kernel's own do.
+    // `Totals`, which the caller guarantees is a live per-CPU object.
     unsafe {
         core::arch::asm!(
             arm64_alternative!("mrs {off}, tpidr_el1", "mrs {off}, tpidr_el2", "vhe"),
