@@ -29,9 +29,8 @@
 # Env: RNETNS_DEB_RELEASE  the kernel release when --kernels is not given
 #                          (default 7.2.13+deb14-amd64)
 #      RNETNS_DEB_TIMEOUT  the main guest's time-out in seconds (default 2700)
-#      RNETNS_DMESG_KEEP   1: the kernel-log scan also covers what the tests'
-#                          `dmesg -C` cleared (default 1 on rt and cloud, 0 on
-#                          -amd64)
+#      RNETNS_DMESG_KEEP   1 (the default): the kernel-log scan also covers
+#                          what the tests' `dmesg -C` cleared; 0: it does not
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/debian-lib.sh"
 cd "$RNETNS_TOP"

@@ -50,8 +50,7 @@ rnetns_check_kernel "$RNETNS_KERNEL"
 # The architecture of the test kernels and modules: x86_64 (the default,
 # booted by qemu-system-x86_64) or arm64 (cross-built with the same LLVM and
 # rustc, booted by qemu-system-aarch64 -M virt); RNETNS_ARCH or --arch picks
-# one. rnetns_karch prints the kernel's ARCH= name of $1 (default
-# $RNETNS_ARCH).
+# one. rnetns_karch prints the kernel's ARCH= name of $RNETNS_ARCH.
 RNETNS_ARCHES=(x86_64 arm64)
 RNETNS_ARCH=${RNETNS_ARCH:-x86_64}
 rnetns_check_arch() {
@@ -60,7 +59,7 @@ rnetns_check_arch() {
 	die "unknown architecture '$1' (RNETNS_ARCH, --arch): supported are ${RNETNS_ARCHES[*]}"
 }
 rnetns_check_arch "$RNETNS_ARCH"
-rnetns_karch() { case ${1:-$RNETNS_ARCH} in x86_64) echo x86 ;; *) echo "${1:-$RNETNS_ARCH}" ;; esac; }
+rnetns_karch() { case $RNETNS_ARCH in x86_64) echo x86 ;; *) echo "$RNETNS_ARCH" ;; esac; }
 # The name of a kernel and variant in cache and build directories:
 # KERNEL-VARIANT on x86_64, KERNEL-ARCH-VARIANT elsewhere.
 rnetns_kname() {

@@ -194,20 +194,30 @@ macro_rules! arm64_alternative {
     };
 }
 
-/// A 64-bit atomic add of operand `val` to `[{addr}]` on arm64, as
-/// `__percpu_add_case_64` in `arch/arm64/include/asm/percpu.h`: an
-/// exclusive load/store loop, patched to one LSE `ldadd` (and three `nop`s,
-/// the same length) on CPUs with LSE atomics. Clobbers `{tmp}` and
+/// The exclusive load/store loop that adds operand `val` to the 64-bit
+/// `[{addr}]` atomically on every arm64 CPU (`__percpu_add_case_64`'s LL/SC
+/// half in `arch/arm64/include/asm/percpu.h`). Clobbers `{tmp}` and
 /// `{fail}`.
+#[cfg(rnetns_percpu_arm64_asm)]
+macro_rules! arm64_llsc_add {
+    ($val:literal) => {
+        concat!(
+            "1: ldxr {tmp}, [{addr}]\nadd {tmp}, {tmp}, {",
+            $val,
+            "}\nstxr {fail:w}, {tmp}, [{addr}]\ncbnz {fail:w}, 1b"
+        )
+    };
+}
+
+/// A 64-bit atomic add of operand `val` to `[{addr}]` on arm64, as
+/// `__percpu_add_case_64`: the exclusive load/store loop, patched to one
+/// LSE `ldadd` (and three `nop`s, the same length) on CPUs with LSE atomics.
+/// Clobbers `{tmp}` and `{fail}`.
 #[cfg(all(rnetns_percpu_arm64_asm, rnetns_arm64_lse))]
 macro_rules! arm64_atomic_add {
     ($val:literal) => {
         arm64_alternative!(
-            concat!(
-                "1: ldxr {tmp}, [{addr}]\nadd {tmp}, {tmp}, {",
-                $val,
-                "}\nstxr {fail:w}, {tmp}, [{addr}]\ncbnz {fail:w}, 1b"
-            ),
+            arm64_llsc_add!($val),
             concat!(
                 ".arch_extension lse\nldadd {",
                 $val,
@@ -224,10 +234,8 @@ macro_rules! arm64_atomic_add {
 macro_rules! arm64_atomic_add {
     ($val:literal) => {
         concat!(
-            "1: ldxr {tmp}, [{addr}]\nadd {tmp}, {tmp}, {",
-            $val,
-            "}\nstxr {fail:w}, {tmp}, [{addr}]\ncbnz {fail:w}, 1b\n",
-            "// no LSE atomics in this kernel (cpucap {lse} unused)"
+            arm64_llsc_add!($val),
+            "\n// no LSE atomics in this kernel (cpucap {lse} unused)"
         )
     };
 }
