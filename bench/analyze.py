@@ -535,8 +535,8 @@ def insn_targets(res):
     f = m("create", "rnetns", "family")
     add("instructions the netlink family adds to a namespace's creation, nobody listening",
         f / 2 if f is not None else None, "<", 20,
-        f"the listener check, by symbol (rnetns_genl_has_listeners, and netlink_has_listeners "
-        f"as the change against none): {fmt(f, 1)} per creation and teardown, one check each")
+        f"the listener check, by symbol (rnetns's Family::has_listeners; once a socket has joined "
+        f"a group also rnetns_genl_has_listeners, and netlink_has_listeners as the change against none): {fmt(f, 1)} per creation and teardown, one check each")
     worst, where = None, ""
     for p, vs in res["insn"].items():
         if p not in PATHS + ["proc-open", "proc-pread"]:

@@ -125,11 +125,18 @@ UNITS = {"veth": "packet", "lo": "packet", "proc-open": "read", "proc-pread": "r
          "create": "namespace created and destroyed"}
 
 # What the rnetns family costs a namespace's creation and teardown when
-# nobody listens: the listener check (rnetns's helper and the netlink core's
-# netlink_has_listeners(), which other code calls too: counted as the
-# change against none).
+# nobody listens: the listener check (Family::has_listeners, kept out of
+# line for this; rnetns's C helper and the netlink core's
+# netlink_has_listeners() once a socket has joined a group, the latter
+# called by other code too: counted as the change against none).
 FAMILY_OWN = ("rnetns_genl_has_listeners",)
 FAMILY_SHARED = ("netlink_has_listeners",)
+
+
+def family_symbol(name, module):
+    """Whether a symbol is part of the family's listener check."""
+    return (name in FAMILY_OWN + FAMILY_SHARED
+            or (module == "rnetns" and "has_listeners" in name))
 
 
 def window_units(path, d):
@@ -226,7 +233,7 @@ def analyse(boot_dirs):
                     row["family"] = sum(
                         prof.get(key, 0) / units - (bprof.get(key, 0) / bunits if key[0] in FAMILY_SHARED else 0)
                         for key in set(prof) | set(bprof)
-                        if key[0] in FAMILY_OWN + FAMILY_SHARED)
+                        if family_symbol(*key))
                 if v != "none":
                     row["own_symbols"] = sorted(
                         {f"{k[0]} [{k[1]}]" if k[1] else k[0] for k in prof if hook_symbol(v, *k)})
