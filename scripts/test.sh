@@ -10,15 +10,19 @@
 #
 # The default run fits CI's 90 minutes from nothing on a slow machine (one
 # whose 7.2 tinyconfig kernel build takes 650 s; README, "The test
-# command"): it builds one test kernel, prepares one tree and boots two
-# kernels.
+# command"): it builds one test kernel first and prepares two trees for
+# the host checks, then boots three kernels, the third built beside the
+# guests.
 #   7.2 debug       every test (KASAN, kmemleak, lockdep, hang detection,
 #                   fault injection, KUnit) and the hang report check
 #   debian          Debian's own 7.2 kernel, unmodified (no kernel build),
 #                   with rnetns from the rnetns-dkms package: every test its
 #                   features allow, tracing included (scripts/debian-test.sh)
-#   6.12 prep       host checks only: the module compiles, lints and
-#                   documents against 6.12 (a `make modules_prepare` tree)
+#   6.12 prep       host checks: the module compiles, lints and documents
+#                   against 6.12 (a `make modules_prepare` tree)
+#   6.12 normal     that tree built on beside the guests, at a lower
+#                   priority, and booted: the netlink family and the rnetns
+#                   command (t70, t75) on 6.12
 #   7.2 arm64 prep  the same for arm64 (a cross-built `make modules_prepare`
 #                   tree, ARCH=arm64 LLVM=1), beside the guests
 # --all adds the 7.2 and 6.12 normal kernels (every test; the tracing tests
@@ -72,13 +76,16 @@ done
 # tracing guests, the benchmark smoke run's kernel and the hang check's
 # (KERNEL:VARIANT, or nothing), and the arm64 tree whose host checks (build,
 # clippy, rustdoc, symbols) run beside the guests (KERNEL:VARIANT, or
-# nothing).
+# nothing), and the run built and booted beside the guests
+# (KERNEL:VARIANT:TESTS, or nothing).
+beside=
 case $mode in
 default)
 	runs=(7.2:debug:all)
 	checks=(7.2:debug 6.12:prep)
 	trace_kernels=()
-	smoke= hang=7.2:debug debian=debian arm64=7.2:prep ;;
+	smoke= hang=7.2:debug debian=debian arm64=7.2:prep
+	beside=6.12:normal:t70-netlink.sh,t75-cli.sh ;;
 quick)
 	runs=(7.2:normal:all 6.12:normal:all)
 	checks=(7.2:normal 6.12:normal)
@@ -96,12 +103,13 @@ if [ "$arch" = arm64 ]; then
 	# The arm64 matrix: its normal kernel booted, its host checks beside.
 	runs=(7.2:normal:all:arm64)
 	checks=() trace_kernels=()
-	smoke= hang= debian= arm64=7.2:normal
+	smoke= hang= debian= arm64=7.2:normal beside=
 fi
 if [ -n "$only" ]; then
 	keep_runs=() keep_checks=() keep_trace=()
 	for r in "${runs[@]}"; do [ "${r%%:*}" = "$only" ] && keep_runs+=("$r"); done
 	[ "${arm64%%:*}" = "$only" ] || arm64=
+	[ "${beside%%:*}" = "$only" ] || beside=
 	for c in "${checks[@]}"; do [ "${c%%:*}" = "$only" ] && keep_checks+=("$c"); done
 	for k in "${trace_kernels[@]}"; do [ "$k" = "$only" ] && keep_trace+=("$k"); done
 	runs=("${keep_runs[@]}") checks=("${keep_checks[@]}") trace_kernels=("${keep_trace[@]}")
@@ -109,8 +117,22 @@ if [ -n "$only" ]; then
 	[ "${hang%%:*}" = "$only" ] || hang=
 	case $only in debian*) debian=$only ;; *) debian= ;; esac
 fi
-# Only named test files: no hang check and no benchmark.
+# Only named test files: no hang check and no benchmark; the run beside
+# the guests only for those of its files that are named.
 [ $# -eq 0 ] || { smoke= hang=; }
+beside_tests=()
+if [ -n "$beside" ]; then
+	IFS=, read -ra beside_tests <<<"${beside##*:}"
+	beside_tests=("${beside_tests[@]/#/tests/}")
+	if [ $# -gt 0 ]; then
+		named=()
+		for t in "$@"; do
+			case " ${beside_tests[*]} " in *" tests/${t##*/} "*) named+=("tests/${t##*/}") ;; esac
+		done
+		beside_tests=("${named[@]}")
+		[ ${#named[@]} -gt 0 ] || beside=
+	fi
+fi
 
 untracked_before=$(git status --porcelain --untracked-files=all 2>/dev/null | awk '$1 == "??" { print $2 }')
 # Every kernel the run needs, each once.
@@ -190,6 +212,26 @@ if [ ${#checks[@]} -gt 0 ]; then
 	configs_pid=$!
 	summary+=("configs=$results/configs.ktap")
 fi
+# The kernel built and booted beside the guests: its build (the prep tree
+# of the host checks built on, at the arm64 job's priority) overlaps the
+# guests, and its guest runs at the Debian lane's.
+beside_pid=
+if [ -n "$beside" ]; then
+	IFS=: read -r bk bv _ <<<"$beside"
+	bname=$(RNETNS_KERNEL=$bk rnetns_kname "$bv")
+	mkdir -p "$results/$bname"
+	log "the $bk $bv kernel: built and booted beside the guests (${beside_tests[*]##*/}; log: $results/beside.log)"
+	(
+		nice -n 10 "$RNETNS_TOP/scripts/setup.sh" "$bk:$bv" || exit 1
+		ko=$(RNETNS_KERNEL=$bk nice -n 10 "$RNETNS_TOP/scripts/build-module.sh" "$bv") || exit 1
+		rc=0
+		# shellcheck disable=SC2086
+		nice -n 5 "$RNETNS_TOP/qemu/run" --kernel "$bk" --variant "$bv" --scratch "$results/$bname" \
+			${RNETNS_QEMU_ARGS:-} -- env RNETNS_KO="$ko" tests/run.sh "${beside_tests[@]}" || rc=$?
+		echo "$rc" >"$results/$bname/rc"
+	) >"$results/beside.log" 2>&1 &
+	beside_pid=$!
+fi
 if [ -n "$debian" ]; then
 	log "Debian-kernel run ($debian) started beside the other guests (log: $results/debian.log)"
 	nice -n 5 "$RNETNS_TOP/scripts/debian-test.sh" --kernels "$debian" "$results/debian" "$@" >"$results/debian.log" 2>&1 &
@@ -256,6 +298,20 @@ if [ -n "$arm64_pid" ]; then
 	wait "$arm64_pid" || true # counted below
 	cat "$results/arm64.log" >&2
 	cat "$results/arm64.ktap"
+fi
+if [ -n "$beside_pid" ]; then
+	wait "$beside_pid" || true # counted below
+	cat "$results/beside.log" >&2
+	if [ -f "$results/$bname/rc" ]; then
+		summary+=("$bname=$results/$bname/results.ktap:$(cat "$results/$bname/rc")")
+	else
+		{
+			echo "KTAP version 1"
+			echo "1..1"
+			echo "not ok 1 the $bk $bv kernel built and booted (see the log above)"
+		} >"$results/$bname/setup.ktap"
+		summary+=("$bname=$results/$bname/setup.ktap")
+	fi
 fi
 if [ -n "$debian_pid" ]; then
 	wait "$debian_pid" || true # counted below
