@@ -30,7 +30,7 @@
 use crate::{
     ext::{
         genetlink::{DoIt, Dump, DumpDone, DumpIt, Family, MulticastGroup, Op, Policy, Request},
-        net::{Net, NetRef},
+        net::{ListedNet, Net, NetRef},
         netfilter::HookSet,
         pernet::Registration,
     },
@@ -226,32 +226,33 @@ impl DoIt<Data> for Get {
 }
 
 impl DumpIt<Data> for Get {
-    fn dumpit(reg: &Data, dump: &mut Dump<'_>) -> Result<DumpDone> {
+    /// The namespace the next part starts at: the dump holds it (its
+    /// teardown waits until the dump goes on or ends), and goes on from
+    /// its place in the kernel's list of namespaces.
+    type Cursor = Option<ListedNet>;
+
+    fn dumpit(reg: &Data, dump: &mut Dump<'_, Self::Cursor>) -> Result<DumpDone> {
         let mut error = None;
-        let stopped = reg.for_each_from(dump.cursor(), |net, state, attached| {
+        let mut at = dump.cursor().take();
+        let more = reg.for_each_from(&mut at, |net, state, attached| {
             if !visible(dump.net(), net, |n| dump.net_admin_over(n)) {
                 return ControlFlow::Continue(());
             }
             match dump.put(CMD_GET, |msg| state.put_ns(net, attached, msg)) {
                 Ok(true) => ControlFlow::Continue(()),
                 // No room left: this namespace starts the next part.
-                Ok(false) => ControlFlow::Break(net.cookie()),
+                Ok(false) => ControlFlow::Break(()),
                 Err(e) => {
                     error = Some(e);
-                    ControlFlow::Break(net.cookie())
+                    ControlFlow::Break(())
                 }
             }
         });
+        *dump.cursor() = at;
         if let Some(e) = error {
             return Err(e);
         }
-        match stopped {
-            Some(cookie) => {
-                dump.set_cursor(cookie);
-                Ok(DumpDone::More)
-            }
-            None => Ok(DumpDone::Done),
-        }
+        Ok(if more { DumpDone::More } else { DumpDone::Done })
     }
 }
 

@@ -152,12 +152,17 @@ pub(crate) trait DoIt<D>: 'static {
 
 /// What a `dumpit` callback answers: one part of a dump, from its cursor.
 pub(crate) trait DumpIt<D>: 'static {
+    /// Where a dump is between its parts: [`Default`] at its start, dropped
+    /// when it ends (completed, failed, or its socket closed; in any
+    /// context). At most 40 bytes (checked at build time).
+    type Cursor: Default + Send;
+
     /// Fills `dump` with messages ([`Dump::put`]) from where its cursor
     /// says, and moves the cursor on. Returns [`DumpDone::More`] if the dump
     /// buffer is full (it is called again with the same cursor once the
     /// caller has read what it got) and [`DumpDone::Done`] when the dump is
     /// complete. May sleep.
-    fn dumpit(data: &D, dump: &mut Dump<'_>) -> Result<DumpDone>;
+    fn dumpit(data: &D, dump: &mut Dump<'_, Self::Cursor>) -> Result<DumpDone>;
 }
 
 /// Whether a dump has more to say.
@@ -209,9 +214,9 @@ impl<D: Send + Sync + 'static> Op<D> {
     pub(crate) const fn dumpit<H: DumpIt<D>>(cmd: u8, flags: u8) -> Self {
         // SAFETY: as in `doit`.
         let mut op: bindings::genl_split_ops = unsafe { core::mem::zeroed() };
-        op.__bindgen_anon_1.__bindgen_anon_2.start = Some(dump_start::<D>);
+        op.__bindgen_anon_1.__bindgen_anon_2.start = Some(dump_start::<D, H>);
         op.__bindgen_anon_1.__bindgen_anon_2.dumpit = Some(dump_callback::<D, H>);
-        op.__bindgen_anon_1.__bindgen_anon_2.done = Some(dump_done::<D>);
+        op.__bindgen_anon_1.__bindgen_anon_2.done = Some(dump_done::<D, H>);
         op.cmd = cmd;
         op.flags = flags | bindings::GENL_CMD_CAP_DUMP as u8;
         Self(op, PhantomData)
@@ -779,13 +784,14 @@ impl Request<'_> {
     }
 }
 
-/// A part of a dump being filled in: the dump's buffer and cursor.
+/// A part of a dump being filled in: the dump's buffer and its cursor, a
+/// `C`.
 ///
 /// # Invariants
 ///
 /// `skb`, `cb` and `info` are netlink's for the duration of the callback;
 /// `ctx` is the dump's context, made by `dump_start`.
-pub(crate) struct Dump<'a> {
+pub(crate) struct Dump<'a, C> {
     /// The buffer going to the reader.
     skb: *mut bindings::sk_buff,
     /// The dump's state.
@@ -793,27 +799,30 @@ pub(crate) struct Dump<'a> {
     /// The request.
     info: *const bindings::genl_info,
     /// Where the dump is.
-    ctx: &'a mut DumpCtx,
+    ctx: &'a mut DumpCtx<C>,
 }
 
 /// What a dump keeps between its parts, in `netlink_callback.ctx`.
+///
+/// # Invariants
+///
+/// From `dump_start` to `dump_done`, `data` is an `Arc<D>`'s pointer for
+/// the family's data type `D` (null once `done` dropped it) and `cursor`
+/// is initialised.
 #[repr(C)]
-struct DumpCtx {
+struct DumpCtx<C> {
     /// The family's data (`Arc::into_raw`), for as long as the dump lasts.
     data: *const c_void,
     /// The callback's cursor.
-    cursor: u64,
+    cursor: core::mem::MaybeUninit<C>,
 }
 
-impl Dump<'_> {
-    /// The cursor: 0 at the start of a dump, then what the callback set.
-    pub(crate) fn cursor(&self) -> u64 {
-        self.ctx.cursor
-    }
-
-    /// Moves the cursor to `cursor`.
-    pub(crate) fn set_cursor(&mut self, cursor: u64) {
-        self.ctx.cursor = cursor;
+impl<C> Dump<'_, C> {
+    /// The cursor: [`Default`] at the start of a dump, then what the
+    /// callback left there.
+    pub(crate) fn cursor(&mut self) -> &mut C {
+        // SAFETY: initialised from `start` to `done` (invariant).
+        unsafe { self.ctx.cursor.assume_init_mut() }
     }
 
     /// The network namespace of the dumping socket (not referenced: the
@@ -920,17 +929,19 @@ unsafe extern "C" fn doit_callback<D: Send + Sync + 'static, H: DoIt<D>>(
 /// # Safety
 ///
 /// `cb` must be a valid `netlink_callback`, not used elsewhere meanwhile.
-unsafe fn dump_ctx<'a>(cb: *mut bindings::netlink_callback) -> &'a mut DumpCtx {
-    // The union of `ctx` and `args`.
+unsafe fn dump_ctx<'a, C>(cb: *mut bindings::netlink_callback) -> &'a mut DumpCtx<C> {
+    // The union of `ctx` and `args`: 48 bytes, 8-aligned.
     const {
         assert!(
-            core::mem::size_of::<DumpCtx>()
+            core::mem::size_of::<DumpCtx<C>>()
                 <= core::mem::size_of::<bindings::netlink_callback__bindgen_ty_1>()
+                && core::mem::align_of::<DumpCtx<C>>() <= 8
         )
     };
     // SAFETY: `ctx` is 48 bytes, 8-aligned (it is unioned with `long
-    // args[6]`), owned by the dump (caller's contract).
-    unsafe { &mut *core::ptr::addr_of_mut!((*cb).__bindgen_anon_1.ctx).cast::<DumpCtx>() }
+    // args[6]`), owned by the dump (caller's contract); big and aligned
+    // enough (checked above). `MaybeUninit` makes any content valid.
+    unsafe { &mut *core::ptr::addr_of_mut!((*cb).__bindgen_anon_1.ctx).cast::<DumpCtx<C>>() }
 }
 
 /// The `start` trampoline: the dump takes a reference to the family's data.
@@ -939,7 +950,7 @@ unsafe fn dump_ctx<'a>(cb: *mut bindings::netlink_callback) -> &'a mut DumpCtx {
 ///
 /// Only for genetlink, as the `start` of an [`Op::dumpit`] of a registered
 /// `Family<D>`.
-unsafe extern "C" fn dump_start<D: Send + Sync + 'static>(
+unsafe extern "C" fn dump_start<D: Send + Sync + 'static, H: DumpIt<D>>(
     cb: *mut bindings::netlink_callback,
 ) -> c_int {
     // SAFETY: genetlink passes a new dump of the op's family, a registered
@@ -953,9 +964,10 @@ unsafe extern "C" fn dump_start<D: Send + Sync + 'static>(
         let data = Arc::into_raw(Arc::clone(&core::mem::ManuallyDrop::new(Arc::from_raw(
             data,
         ))));
-        let ctx = dump_ctx(cb);
+        let ctx = dump_ctx::<H::Cursor>(cb);
         ctx.data = data.cast();
-        ctx.cursor = 0;
+        // INVARIANT: both set.
+        ctx.cursor.write(H::Cursor::default());
     }
     0
 }
@@ -973,7 +985,7 @@ unsafe extern "C" fn dump_callback<D: Send + Sync + 'static, H: DumpIt<D>>(
     // SAFETY: the dump's context, made by `start`, holds a reference to
     // the data until `done`.
     let (ctx, data, info) = unsafe {
-        let ctx = dump_ctx(cb);
+        let ctx = dump_ctx::<H::Cursor>(cb);
         let data = &*ctx.data.cast::<D>();
         (ctx, data, bindings::rnetns_genl_info_dump(cb))
     };
@@ -990,20 +1002,24 @@ unsafe extern "C" fn dump_callback<D: Send + Sync + 'static, H: DumpIt<D>>(
     }
 }
 
-/// The `done` trampoline: the dump drops its reference to the data.
+/// The `done` trampoline: the dump drops its cursor and its reference to
+/// the data.
 ///
 /// # Safety
 ///
 /// Only for netlink, as the `done` of an [`Op::dumpit`] of a `Family<D>`
-/// whose `start` succeeded; called once.
-unsafe extern "C" fn dump_done<D: Send + Sync + 'static>(
+/// answered by `H`; called once, after `start` succeeded (netlink zeroes
+/// the context before a dump, so `data` is null if `start` never ran).
+unsafe extern "C" fn dump_done<D: Send + Sync + 'static, H: DumpIt<D>>(
     cb: *mut bindings::netlink_callback,
 ) -> c_int {
-    // SAFETY: the reference `start` took, dropped once.
+    // SAFETY: the dump's context; `data` is non-null only from `start`,
+    // which set the cursor too (invariant); both dropped once.
     unsafe {
-        let ctx = dump_ctx(cb);
+        let ctx = dump_ctx::<H::Cursor>(cb);
         let data = core::mem::replace(&mut ctx.data, core::ptr::null());
         if !data.is_null() {
+            ctx.cursor.assume_init_drop();
             drop(Arc::<D>::from_raw(data.cast()));
         }
     }

@@ -219,93 +219,107 @@ impl NetRef {
     }
 }
 
-/// How many namespaces [`NetRef::live_from`] chooses in one walk.
+/// How many namespaces one step of a [`ListedNet`] walk references.
 pub(crate) const LIVE_BATCH: usize = 32;
 
-/// References to up to [`LIVE_BATCH`] live namespaces, in the order of their
-/// cookies, from [`NetRef::live_from`].
+/// A counted reference to a namespace taken on the netns core's list of
+/// namespaces (`net_namespace_list`): a place in that list from which a
+/// walk goes on ([`ListedNet::walk`]).
+///
+/// # Invariants
+///
+/// The namespace was on the list when the reference was taken, and stays
+/// there while it is held: the core takes a namespace off the list only
+/// in its teardown, which begins once the count reaches zero, and a
+/// namespace joins the list once (at the end of its set-up) and never
+/// rejoins it.
+pub(crate) struct ListedNet(NetRef);
+
+/// References to up to [`LIVE_BATCH`] live namespaces, in the list's
+/// order, from [`ListedNet::walk`].
 pub(crate) struct LiveNets {
-    /// The namespaces chosen, by increasing cookie; `None` for one whose
-    /// teardown began between the choice and `maybe_get_net()`.
-    refs: [Option<NetRef>; LIVE_BATCH],
-    /// Where the next walk starts (the last chosen cookie plus one), or
-    /// `None` if this one saw every namespace from its start on.
-    next: Option<u64>,
+    /// The namespaces referenced, in the list's order; the first `len`.
+    refs: [Option<ListedNet>; LIVE_BATCH],
+    /// Whether the walk stopped with namespaces after the last one.
+    more: bool,
 }
 
 impl LiveNets {
-    /// The namespaces, by increasing cookie.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &NetRef> {
-        self.refs.iter().flatten()
-    }
-
-    /// The cookie from which the next walk starts, or `None` if there is
-    /// nothing after these.
-    pub(crate) fn next(&self) -> Option<u64> {
-        self.next
+    /// Whether namespaces follow the last of these on the list (then walk
+    /// on from that last one).
+    pub(crate) fn more(&self) -> bool {
+        self.more
     }
 }
 
-impl NetRef {
-    /// References to the [`LIVE_BATCH`] namespaces with the smallest
-    /// cookies that are at least `from`, among those set up and not dying:
-    /// one walk of the netns core's own list (`net_namespace_list`) under
-    /// the RCU read lock. A namespace joins that list once every pernet
-    /// `init` succeeded for it and leaves it as its teardown begins; one
-    /// whose count already reached zero is left out (`maybe_get_net()`).
+impl IntoIterator for LiveNets {
+    type Item = ListedNet;
+    type IntoIter = core::iter::Flatten<core::array::IntoIter<Option<ListedNet>, LIVE_BATCH>>;
+
+    /// The namespaces, in the list's order.
+    fn into_iter(self) -> Self::IntoIter {
+        self.refs.into_iter().flatten()
+    }
+}
+
+impl ListedNet {
+    /// References to the next [`LIVE_BATCH`] namespaces on the netns core's
+    /// own list (`net_namespace_list`) after `after`, or from the list's
+    /// start: one walk under the RCU read lock. A namespace joins that list
+    /// once every pernet `init` succeeded for it (at its end: the list is
+    /// in the order namespaces finished their set-up) and leaves it as its
+    /// teardown begins; one whose count already reached zero is left out
+    /// (`maybe_get_net()`).
     ///
-    /// Walking in parts, each from [`LiveNets::next`] of the one before,
-    /// sees every namespace alive throughout exactly once and none twice
-    /// (cookies are unique and never reused); one created or destroyed
-    /// meanwhile is seen once or not at all. Costs one step per namespace
-    /// on the list and keeps nothing between walks, so creating and
-    /// destroying namespaces costs nothing more for it. Takes no lock and
-    /// does not sleep; any context.
-    pub(crate) fn live_from(from: u64) -> LiveNets {
-        let mut chosen = [(0u64, core::ptr::null_mut::<bindings::net>()); LIVE_BATCH];
+    /// Walking in steps, each after the last namespace of the one before,
+    /// sees every namespace alive throughout exactly once; one created or
+    /// destroyed meanwhile once or not at all. Costs one step per
+    /// namespace seen, so a walk of the whole list in steps is linear in
+    /// its length; keeps nothing per namespace, so creating and destroying
+    /// namespaces costs nothing more for it (a walker holds a reference to
+    /// the namespace it stopped at, whose teardown waits for it). Takes no
+    /// lock and does not sleep; any context.
+    pub(crate) fn walk(after: Option<&ListedNet>) -> LiveNets {
+        let mut refs = [const { None }; LIVE_BATCH];
         let mut len = 0;
-        let mut more = false;
         // SAFETY: no preconditions; released below, after the last use of a
         // pointer from the list.
         unsafe { bindings::rnetns_rcu_read_lock() };
-        // SAFETY: under the RCU read lock.
-        let mut p = unsafe { bindings::rnetns_net_first_rcu() };
-        while !p.is_null() {
+        let mut p = match after {
+            // SAFETY: `after` is on the list while referenced (type
+            // invariant); under the RCU read lock.
+            Some(net) => unsafe { bindings::rnetns_net_next_rcu(net.0.ptr.as_ptr()) },
+            // SAFETY: under the RCU read lock.
+            None => unsafe { bindings::rnetns_net_first_rcu() },
+        };
+        while !p.is_null() && len < LIVE_BATCH {
             // SAFETY: a namespace on the list, under the RCU read lock, stays
             // allocated until the lock is released (the core frees it more
             // than a grace period after taking it off the list).
-            let cookie = unsafe { Net::from_raw(p) }.cookie();
-            if cookie >= from && (len < LIVE_BATCH || cookie < chosen[LIVE_BATCH - 1].0) {
-                // Insertion into the sorted choice; a full one drops its last.
-                if len < LIVE_BATCH {
-                    len += 1;
-                } else {
-                    more = true;
-                }
-                let mut i = len - 1;
-                while i > 0 && chosen[i - 1].0 > cookie {
-                    chosen[i] = chosen[i - 1];
-                    i -= 1;
-                }
-                chosen[i] = (cookie, p);
-            } else if cookie >= from {
-                more = true;
+            if let Some(r) = NetRef::get(unsafe { Net::from_raw(p) }) {
+                // INVARIANT: found on the list; the count was not zero, so
+                // its teardown (which takes it off) had not begun.
+                refs[len] = Some(ListedNet(r));
+                len += 1;
             }
             // SAFETY: `p` is on the list (or was, a moment ago: its `next`
             // still leads back to the list), under the RCU read lock.
             p = unsafe { bindings::rnetns_net_next_rcu(p) };
         }
-        let mut refs = [const { None }; LIVE_BATCH];
-        for (r, &(_, p)) in refs.iter_mut().zip(&chosen[..len]) {
-            // SAFETY: as above: allocated while the RCU read lock is held.
-            *r = Self::get(unsafe { Net::from_raw(p) });
-        }
         // SAFETY: taken above.
         unsafe { bindings::rnetns_rcu_read_unlock() };
         LiveNets {
-            next: more.then(|| chosen[LIVE_BATCH - 1].0.saturating_add(1)),
             refs,
+            more: !p.is_null(),
         }
+    }
+}
+
+impl core::ops::Deref for ListedNet {
+    type Target = NetRef;
+
+    fn deref(&self) -> &NetRef {
+        &self.0
     }
 }
 

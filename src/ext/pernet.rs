@@ -75,7 +75,7 @@
 
 use super::{
     bindings,
-    net::{Net, NetRef},
+    net::{ListedNet, Net, NetRef},
     time,
 };
 use core::{
@@ -543,34 +543,50 @@ impl<T: Operations> Registration<T> {
     }
 
     /// Calls `f` with each namespace whose state is set up, its state and
-    /// its attachments, in the order of their cookies, from the first whose
-    /// cookie is at least `from`, until `f` breaks with a cookie; returns
-    /// that cookie, or `None` if `f` saw every namespace. A namespace alive
-    /// throughout is seen once; one set up or torn down meanwhile once or
-    /// not at all ([`NetRef::live_from`], which walks the netns core's own
-    /// list of namespaces, so that nothing is kept per namespace for this).
-    /// `f` runs with a reference to its namespace held (the namespace's
-    /// teardown cannot begin meanwhile) and no lock; it may sleep. Must be
-    /// called from a context that may sleep (dropping the last reference to
-    /// a namespace queues its teardown).
+    /// its attachments, in the order of the netns core's list of namespaces
+    /// (the order they finished their set-up), from `*at` on (itself
+    /// included; the list's start if `None`), until `f` breaks: then `*at`
+    /// is the namespace `f` broke at (holding it on the list) and the
+    /// result is `true`; `false` (and `*at` is `None`) once `f` saw every
+    /// namespace. Going on from the `*at` of a call that broke, a namespace
+    /// alive throughout is seen once; one set up or torn down meanwhile once
+    /// or not at all ([`ListedNet::walk`], which walks the netns core's own
+    /// list, so that nothing is kept per namespace for this). `f` runs
+    /// with a reference to its namespace held (the namespace's teardown
+    /// cannot begin meanwhile) and no lock; it may sleep. Must be called
+    /// from a context that may sleep (dropping the last reference to a
+    /// namespace queues its teardown).
     pub(crate) fn for_each_from(
         &self,
-        from: u64,
-        mut f: impl FnMut(&Net, &T, &T::Attached) -> ControlFlow<u64>,
-    ) -> Option<u64> {
-        let mut from = from;
-        loop {
-            let live = NetRef::live_from(from);
-            for net in live.iter() {
-                // Not attached: a namespace being set up (only while this
-                // registration registers) or whose teardown began.
-                if let Ok((value, attached)) = self.attached(net) {
-                    if let ControlFlow::Break(cookie) = f(net, value, attached) {
-                        return Some(cookie);
-                    }
+        at: &mut Option<ListedNet>,
+        mut f: impl FnMut(&Net, &T, &T::Attached) -> ControlFlow<()>,
+    ) -> bool {
+        let mut after = at.take();
+        if let Some(net) = &after {
+            // Not attached: a namespace being set up (only while this
+            // registration registers) or whose teardown began.
+            if let Ok((value, attached)) = self.attached(net) {
+                if f(net, value, attached).is_break() {
+                    *at = after;
+                    return true;
                 }
             }
-            from = live.next()?;
+        }
+        loop {
+            let live = ListedNet::walk(after.as_ref());
+            let more = live.more();
+            for net in live {
+                if let Ok((value, attached)) = self.attached(&net) {
+                    if f(&net, value, attached).is_break() {
+                        *at = Some(net);
+                        return true;
+                    }
+                }
+                after = Some(net);
+            }
+            if !more {
+                return false;
+            }
         }
     }
 
