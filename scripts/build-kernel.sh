@@ -21,7 +21,10 @@ kdir=$(rnetns_kdir "$variant")
 [ -z "$configure_only" ] || kdir=$configure_only
 [ -f "$src/.rnetns-extracted" ] || die "no $RNETNS_KERNEL kernel source at $src: run scripts/setup.sh"
 
-if [ -z "$configure_only" ] && [ -f "$kdir/.rnetns-built" ]; then
+# .rnetns-built: the whole kernel is built; .rnetns-prepared: only
+# `make modules_prepare` ran (a prep tree; the normal variant's directory).
+if [ -z "$configure_only" ] && { [ -f "$kdir/.rnetns-built" ] ||
+	{ [ "$variant" = prep ] && [ -f "$kdir/.rnetns-prepared" ]; }; }; then
 	log "kernel ($variant) cached: $kdir"
 	echo "$kdir"
 	exit 0
@@ -29,6 +32,10 @@ fi
 
 [ -n "$configure_only" ] ||
 	log "building the $RNETNS_KERNEL $variant test kernel ($RNETNS_ARCH) in $kdir (5 to 14 minutes on 2 cores; prep: 1 to 3)"
+# A prep tree is built on in place: its configuration, headers, scripts
+# and rust/ are done.
+prepared=
+[ -n "$configure_only" ] || [ ! -f "$kdir/.rnetns-prepared" ] || prepared=1
 mkdir -p "$kdir"
 mk() { make -C "$src" O="$kdir" ARCH="$(rnetns_karch)" LLVM="$RNETNS_LLVM" "$@"; }
 mapfile -t frags < <(rnetns_fragments "$variant")
@@ -39,6 +46,8 @@ configure() {
 }
 if [ -n "$configure_only" ]; then
 	configure >"$kdir/configure.log" 2>&1 || die "configure ($name) failed: $(tail -n 5 "$kdir/configure.log")"
+elif [ -n "$prepared" ]; then
+	log "configure ($name): done when the tree was prepared (the same fragments); building it on"
 else
 	rnetns_stage "configure ($name)" "$RNETNS_LOGS/kernel-$name-config.log" configure
 fi
@@ -68,9 +77,11 @@ target=()
 [ "$variant" != prep ] || target=(modules_prepare)
 rnetns_stage "kernel build ($name${target:+, ${target[*]}})" "$RNETNS_LOGS/kernel-$name-build.log" \
 	mk -j"$(nproc)" "${target[@]}"
-touch "$kdir/.rnetns-built"
-# Builds of this variant for older fragments or toolchains are superseded.
-for old in "$(dirname "$kdir")/$name"-*; do
+if [ "$variant" = prep ]; then touch "$kdir/.rnetns-prepared"; else touch "$kdir/.rnetns-built"; fi
+# Builds of this directory for older fragments or toolchains are superseded.
+dirname=${kdir##*/}
+# (and prep trees of their own directory, as they were before 2026-12-06).
+for old in "$(dirname "$kdir")/${dirname%-*}"-* "$(dirname "$kdir")/$(rnetns_kname prep)"-*; do
 	[ "$old" = "$kdir" ] || [ ! -d "$old" ] || { log "removing superseded $old"; rm -rf "$old"; }
 done
 echo "$kdir"

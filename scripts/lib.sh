@@ -134,6 +134,10 @@ rnetns_kmake_args() {
 
 # Build directory of a kernel variant of kernel $2 (default $RNETNS_KERNEL):
 # keyed by kernel source version, fragment contents and toolchain versions.
+# A prep tree is the normal tree's directory (the same config, so the same
+# key) prepared only: scripts/build-kernel.sh builds it on into the normal
+# kernel in place (Kbuild's Rust commands name their object tree's absolute
+# path, so a prep tree moved elsewhere would be rebuilt from the start).
 rnetns_kdir() {
 	local variant=${1:-normal} k=${2:-$RNETNS_KERNEL} key frags
 	frags=$(rnetns_fragments "$variant" "$k") || exit 1
@@ -148,6 +152,7 @@ rnetns_kdir() {
 		# without it), and Kbuild warns when a module build finds another
 		pahole --version 2>/dev/null || echo "no pahole"
 	} | sha256sum | cut -c1-16)
+	[ "$variant" != prep ] || variant=normal
 	echo "$RNETNS_CACHE/kernel/$(rnetns_kname "$variant" "$k")-$key"
 }
 

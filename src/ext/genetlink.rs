@@ -75,6 +75,14 @@ impl Policy {
         Self(p)
     }
 
+    /// Refused in a request (`NLA_REJECT`).
+    const fn reject() -> Self {
+        Self::of(
+            bindings::NLA_REJECT,
+            bindings::nla_policy_validation_NLA_VALIDATE_NONE,
+        )
+    }
+
     /// A `u32` (`NLA_U32`).
     pub(crate) const fn u32() -> Self {
         Self::of(
@@ -112,6 +120,11 @@ impl Policy {
         p
     }
 }
+
+/// The policy of an op that takes no attributes: two entries, as
+/// genetlink's own reject-all policy on 6.12, because a `maxattr` of 0
+/// means "no policy" there.
+static REJECT_ALL: [Policy; 2] = [Policy::reject(), Policy::reject()];
 
 /// A multicast group of a [`Family`] (`struct genl_multicast_group`).
 #[repr(transparent)]
@@ -208,12 +221,16 @@ impl<D: Send + Sync + 'static> Op<D> {
     }
 
     /// The `dumpit` of command `cmd`, answered by `H`; a dump takes no
-    /// attributes: with no policy, genetlink gives it its reject-all one
-    /// (every attribute is an "Unknown attribute type"). With permission
-    /// `flags` as for [`Op::doit`].
+    /// attributes: its policy refuses every one (an id above 1 is an
+    /// "Unknown attribute type" under strict validation). Given here
+    /// rather than left to genetlink, whose reject-all policy for split ops
+    /// without one came after 6.12 (there, a dump's attributes would not
+    /// be parsed at all). With permission `flags` as for [`Op::doit`].
     pub(crate) const fn dumpit<H: DumpIt<D>>(cmd: u8, flags: u8) -> Self {
         // SAFETY: as in `doit`.
         let mut op: bindings::genl_split_ops = unsafe { core::mem::zeroed() };
+        op.policy = REJECT_ALL.as_ptr().cast();
+        op.maxattr = REJECT_ALL.len() as u32 - 1;
         op.__bindgen_anon_1.__bindgen_anon_2.start = Some(dump_start::<D, H>);
         op.__bindgen_anon_1.__bindgen_anon_2.dumpit = Some(dump_callback::<D, H>);
         op.__bindgen_anon_1.__bindgen_anon_2.done = Some(dump_done::<D, H>);
