@@ -747,7 +747,7 @@ def table(res, tg, env, host, accel, mid, big, only=None):
     skipped = res.get("skipped", {})
     if "ebpf" in skipped:
         L.append(f"eBPF peer: skipped ({skipped['ebpf']}).")
-    if env.get("clocksource") != "tsc":
+    if env.get("clocksource") != "tsc" and only != "insn":
         L.append(f"WARNING: the guest clock was {env.get('clocksource')}, not tsc: short times have "
                  "jiffy (4 ms) resolution and the direct hook timings are meaningless.")
     L.append("")

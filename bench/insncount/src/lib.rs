@@ -357,7 +357,9 @@ pub unsafe extern "C" fn qemu_plugin_install(
         String::new()
     } else {
         // SAFETY: a non-null `target_name` is a valid C string.
-        unsafe { CStr::from_ptr(target) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(target) }
+            .to_string_lossy()
+            .into_owned()
     };
     let Some(arch) = Arch::from_target(&target) else {
         eprintln!("rnetns-insncount: unknown target '{target}' (x86_64 or aarch64)");
