@@ -746,7 +746,8 @@ def table(res, tg, env, host, accel, mid, big, only=None):
     L.append("Figures: median [min–max] over interleaved rounds; ratios are medians of per-round ratios.")
     skipped = res.get("skipped", {})
     if "ebpf" in skipped:
-        L.append(f"eBPF peer: skipped ({skipped['ebpf']}).")
+        why = "" if "--no-ebpf" in skipped["ebpf"] else ", kernel without BPF"
+        L.append(f"eBPF peer: skipped{why} ({skipped['ebpf']}).")
     if env.get("clocksource") != "tsc" and only != "insn":
         L.append(f"WARNING: the guest clock was {env.get('clocksource')}, not tsc: short times have "
                  "jiffy (4 ms) resolution and the direct hook timings are meaningless.")
