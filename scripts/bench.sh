@@ -47,8 +47,9 @@
 #                bench/hookbench and TSC clock are x86's) and the eBPF peer
 #                (that kernel has no BPF), and so the plots. Results under
 #                results/bench-arm64-YYYYmmdd-HHMMSS/ (results/latest stays
-#                the x86_64 run's); the table has the instruction rows
-#                and their targets only.
+#                the x86_64 run's; --smoke: results/smoke-arm64/); the
+#                table has the instruction rows and their targets only.
+#                About 5 minutes on 2 cores (each boot under 2).
 #   --insn-rounds N  rounds per instruction-count boot (default 5; 2 with
 #                --smoke): fewer for a shorter run, said in the table
 #   --boots N    instruction-count boots (default 2; 1 with --smoke)
@@ -93,6 +94,7 @@ stamp=$(date +%Y%m%d-%H%M%S)
 if [ -z "$out" ]; then
 	if [ "$mode" = smoke ]; then
 		out=$RNETNS_TOP/results/smoke
+		[ "$arm64" = 0 ] || out=$RNETNS_TOP/results/smoke-$RNETNS_ARCH
 		rm -rf "$out"
 	elif [ "$arm64" = 1 ]; then
 		out=$RNETNS_TOP/results/bench-$RNETNS_ARCH-$stamp
