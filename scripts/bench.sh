@@ -140,22 +140,28 @@ build() {
 ko=$("$RNETNS_TOP/scripts/build-module.sh" "$variant" rnetns) || die "building rnetns failed"
 ctwin=$("$RNETNS_TOP/scripts/build-module.sh" "$variant" ctwin) || die "building the C twin failed"
 tool_dir=$RNETNS_CACHE/bench-tools
-build plugin env CARGO_TARGET_DIR="$tool_dir/insncount" \
+# Cargo's builds (the guest tool, the plugin): one directory per source tree.
+# Cargo takes a build as up to date by time stamps, not contents, so a
+# clone or worktree whose sources are older than another tree's build in a
+# shared directory would run that build (another branch's plugin, which
+# may not know aarch64's marker), whatever its own sources say.
+cargo_dir=$tool_dir/tree-$(printf '%s' "$RNETNS_TOP" | sha256sum | cut -c1-12)
+build plugin env CARGO_TARGET_DIR="$cargo_dir/insncount" \
 	cargo build --release --locked --manifest-path bench/insncount/Cargo.toml
-plugin=$tool_dir/insncount/release/librnetns_insncount.so
+plugin=$cargo_dir/insncount/release/librnetns_insncount.so
 if [ "$arm64" = 1 ]; then
 	# The guest tool for the arm64 root (as scripts/build-cli.sh builds the
 	# rnetns command); no hook timer or eBPF peer: their arguments to the
 	# guest are placeholders it never uses (it skips the peer, --no-ebpf).
 	rnetns_cargo_arm64 "the guest tool (bench/tool)" "$RNETNS_LOGS/bench-build-tool-$RNETNS_ARCH.log" \
-		"$tool_dir/target" "$RNETNS_TOP/bench/tool/Cargo.toml"
-	tool=$tool_dir/target/aarch64-unknown-linux-gnu/release/rnetns-bench
+		"$cargo_dir/target" "$RNETNS_TOP/bench/tool/Cargo.toml"
+	tool=$cargo_dir/target/aarch64-unknown-linux-gnu/release/rnetns-bench
 	hookbench=none ebpf_loader=none ebpf_obj=none
 else
 	hookbench=$("$RNETNS_TOP/scripts/build-module.sh" "$variant" hookbench) || die "building the hook timer failed"
-	build tool env CARGO_TARGET_DIR="$tool_dir/target" \
+	build tool env CARGO_TARGET_DIR="$cargo_dir/target" \
 		cargo build --release --locked --manifest-path bench/tool/Cargo.toml
-	tool=$tool_dir/target/release/rnetns-bench
+	tool=$cargo_dir/target/release/rnetns-bench
 	# Built whatever the kernel: it needs no kernel to build (libbpf, clang
 	# -target bpf), takes seconds, and keeps the peer compiling when the guest
 	# skips it.
