@@ -18,6 +18,11 @@ Instructions: with --insn, the directories of the instruction-count boots
 executed instruction to a kernel symbol). Those figures are exact counts,
 not times: they come first, the timed figures are the second column.
 
+With --insn-only (the arm64 run, which has no timed boot), --raw is the
+first instruction-count boot's raw.jsonl: only the instruction table and
+its targets are judged and printed, and the eBPF peer that the guest was
+told to skip (--no-ebpf) is no gap.
+
 Skipped variants: on a kernel without BPF (the test kernels) the guest
 skips the eBPF peer in every boot and records why ("skip" records). With
 --smoke that run is complete without it (the table says it was skipped); a
@@ -572,7 +577,8 @@ def insn_table(res, env, tg):
 
     for v in INSN_VARIANTS:
         if v in res.get("skipped", {}):
-            L.append(f"| {INSN_NAMES.get(v, v)} | skipped: kernel without BPF | | | | | | | | | |")
+            why = "not part of this run" if "--no-ebpf" in res["skipped"][v] else "kernel without BPF"
+            L.append(f"| {INSN_NAMES.get(v, v)} | skipped: {why} | | | | | | | | | |")
             continue
         if not any(v in ins.get(p, {}) for p in PATHS):
             continue
@@ -735,14 +741,23 @@ def table(res, tg, env, host, accel, mid, big, only=None):
              f"{host.get('host_cpus', '?')} CPUs, load average {host.get('host_loadavg_before', '?')} before, "
              f"{host.get('host_loadavg_after', '?')} after; {host.get('date', '?')}; "
              f"rnetns {host.get('git_commit', '?')[:12]}{' (src modified)' if host.get('git_dirty') else ''}.")
+    if host.get("guest_arch", "x86_64") != "x86_64":
+        L.append(f"Guest architecture: {host['guest_arch']} ({host.get('qemu', '?')}).")
     L.append("Figures: median [min–max] over interleaved rounds; ratios are medians of per-round ratios.")
     skipped = res.get("skipped", {})
     if "ebpf" in skipped:
-        L.append(f"eBPF peer: skipped, kernel without BPF ({skipped['ebpf']}).")
-    if env.get("clocksource") != "tsc":
+        why = "" if "--no-ebpf" in skipped["ebpf"] else ", kernel without BPF"
+        L.append(f"eBPF peer: skipped{why} ({skipped['ebpf']}).")
+    if env.get("clocksource") != "tsc" and only != "insn":
         L.append(f"WARNING: the guest clock was {env.get('clocksource')}, not tsc: short times have "
                  "jiffy (4 ms) resolution and the direct hook timings are meaningless.")
     L.append("")
+    if only == "insn":
+        L.append("Instruction counts only: no timed boot in this run.")
+        L.append("")
+        L += insn_table(res, env, tg)
+        L += targets_table(tg)
+        return "\n".join(L)
     if only:
         L += nsall_table(res, lab)
         L += targets_table(tg)
@@ -1043,7 +1058,12 @@ def main():
                     help="the run had only this stage: judge and print only it")
     ap.add_argument("--insn", action="append", default=[],
                     help="directory of an instruction-count boot (repeatable)")
+    ap.add_argument("--insn-only", action="store_true",
+                    help="the run had no timed boot (arm64): --raw is the first instruction-count "
+                         "boot's; judge and print the instruction figures only")
     a = ap.parse_args()
+    if a.insn_only and (a.only or not a.insn):
+        ap.error("--insn-only needs --insn and no --only")
 
     out = Path(a.out)
     d = Data(a.raw)
@@ -1053,7 +1073,7 @@ def main():
         host = {}
     env = d.env
     mid, big = int(env.get("mid", 1000)), int(env.get("big", 10000))
-    res = analyse(d, mid, big, Path(a.raw).parent)
+    res = {} if a.insn_only else analyse(d, mid, big, Path(a.raw).parent)
     insn_problems = []
     skipped = dict(d.skipped)
     if a.insn:
@@ -1071,7 +1091,14 @@ def main():
     # the test run boots: a variant that kernel cannot run may be missing.
     # The full benchmark's figures need every variant.
     allowed = skipped if a.smoke else {}
-    tg = insn_targets(res) + targets(res, env, big, mid)
+    errors = list(d.errors)
+    if a.insn_only:
+        # The eBPF peer is skipped on purpose (the guest's --no-ebpf); the
+        # errors of every boot count, as there is no timed boot's.
+        allowed = skipped if a.smoke else {v: w for v, w in skipped.items() if "--no-ebpf" in w}
+        for directory in a.insn[1:]:
+            errors += Data(f"{directory}/raw.jsonl").errors
+    tg = insn_targets(res) + ([] if a.insn_only else targets(res, env, big, mid))
     for t in tg:
         if "ebpf" in skipped and "eBPF" in t["target"] and t["value"] is None:
             t["note"] = "eBPF peer skipped: kernel without BPF"
@@ -1080,6 +1107,8 @@ def main():
     if a.only:
         tg = [t for t in tg if "netlink" in t["target"]]
         missing = netlink_completeness(d, res, mid, big) + insn_problems
+    elif a.insn_only:
+        missing += insn_problems + (["the guest script did not finish"] if d.end is None else [])
     else:
         missing += completeness(d, res, mid, big, allowed) + insn_problems
     if a.insn and not a.only:
@@ -1093,7 +1122,7 @@ def main():
                 missing.append(f"instructions {p} {v}")
         if not insn_get(res, "create", "rnetns", "family"):
             missing.append("instructions: the netlink family's part of a creation")
-    broken = missing or d.errors or a.vm_exit != 0
+    broken = missing or errors or a.vm_exit != 0
 
     doc = {
         "schema": "rnetns-bench/1",
@@ -1120,7 +1149,7 @@ def main():
         "results": res,
         "targets": tg,
         "skipped": skipped,
-        "errors": [e.get("where", "") + ": " + e.get("msg", "") for e in d.errors],
+        "errors": [e.get("where", "") + ": " + e.get("msg", "") for e in errors],
         "missing": missing,
         "vm_exit": a.vm_exit,
     }
@@ -1129,7 +1158,7 @@ def main():
         json.dump(doc, f, indent=1, sort_keys=False, allow_nan=False, default=str)
     json.load(open(out / "bench.json"))  # must read back
 
-    text = table(res, tg, env, host, a.accel, mid, big, a.only)
+    text = table(res, tg, env, host, a.accel, mid, big, "insn" if a.insn_only else a.only)
     if broken:
         text += "\n### Problems\n\n" + "\n".join(
             f"- {m}" for m in missing + doc["errors"] + ([f"VM exit {a.vm_exit}"] if a.vm_exit else [])) + "\n"

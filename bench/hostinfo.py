@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """Records the host's conditions of an rnetns benchmark run (scripts/bench.sh).
 
-  hostinfo.py before FILE TSC_KHZ   write FILE: date, CPU, load, QEMU, commit
+  hostinfo.py before FILE TSC_KHZ [ARCH]
+                                    write FILE: date, CPU, load, QEMU, commit
+                                    (ARCH: the guest's, x86_64 or arm64;
+                                    TSC_KHZ 0: no TSC clock given)
   hostinfo.py after FILE            add the load average after the run
 """
 import json
@@ -24,7 +27,9 @@ def loadavg():
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "before":
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "before":
+        arch = sys.argv[4] if len(sys.argv) == 5 else "x86_64"
+        qemu = "qemu-system-aarch64" if arch == "arm64" else "qemu-system-x86_64"
         with open("/proc/cpuinfo") as f:
             model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
         info = {
@@ -32,7 +37,8 @@ def main():
             "host_cpu_model": model,
             "host_cpus": os.cpu_count(),
             "host_loadavg_before": loadavg(),
-            "qemu": (sh("qemu-system-x86_64", "--version").splitlines() or [""])[0],
+            "qemu": (sh(qemu, "--version").splitlines() or [""])[0],
+            "guest_arch": arch,
             "git_commit": sh("git", "rev-parse", "HEAD") or "unknown",
             "git_dirty": bool(sh("git", "status", "--porcelain", "--", "src", "Kbuild")),
             "rnetns_ko_sha256": sh("sha256sum", "rnetns.ko")[:16],

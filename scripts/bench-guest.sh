@@ -4,12 +4,18 @@
 # bench/analyze.py turns that into the table, bench.json and the plots.
 #
 # Usage (inside the test VM only: it loads modules):
-#   scripts/bench-guest.sh [--smoke] [--insn] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO \
-#       EBPF_LOADER EBPF_OBJ
+#   scripts/bench-guest.sh [--smoke] [--insn] [--no-ebpf] [--insn-rounds N] \
+#       TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO EBPF_LOADER EBPF_OBJ
 #
 # --insn: the instruction-count boot (one vCPU, the bench/insncount plugin
 # loaded into QEMU): only the packet path and /proc reads, each between
 # window markers, with the kernel's symbols saved for each variant.
+# --no-ebpf: the eBPF peer is not part of this run (the arm64 run: its
+# kernel has no BPF): skipped as on a kernel without BPF, but no error in a
+# full run; EBPF_LOADER and EBPF_OBJ may be placeholders then.
+# --insn-rounds N: N rounds of the instruction windows (default 5, 2 with
+# --smoke). The guest runs on x86_64 and arm64 alike (the arm64 Debian
+# root has what it uses: bash, ip, nft, unshare, timeout, awk).
 #
 # Variants: none (nothing loaded), rnetns (rnetns.ko, all hooks), ctwin (the
 # C twin, bench/ctwin), nft (an inet table with a counter rule at each of the
@@ -26,11 +32,13 @@
 # benchmarking range of RFC 2544) and over loopback in a third one.
 set -euo pipefail
 
-mode=full insn=0 only=
+mode=full insn=0 only= no_ebpf=0 insn_rounds=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) mode=smoke ;;
 	--insn) insn=1 ;;
+	--no-ebpf) no_ebpf=1 ;;
+	--insn-rounds) insn_rounds=$2; shift ;;
 	--only) only=$2; shift ;;
 	*) break ;;
 	esac
@@ -40,7 +48,7 @@ case $only in
 '' | netlink) ;;
 *) echo "$0: --only netlink, or nothing" >&2; exit 2 ;;
 esac
-[ $# -eq 6 ] || { echo "usage: $0 [--smoke] [--insn] [--only netlink] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO EBPF_LOADER EBPF_OBJ" >&2; exit 2; }
+[ $# -eq 6 ] || { echo "usage: $0 [--smoke] [--insn] [--only netlink] [--no-ebpf] [--insn-rounds N] TOOL RNETNS_KO CTWIN_KO HOOKBENCH_KO EBPF_LOADER EBPF_OBJ" >&2; exit 2; }
 TOOL=$1 RNETNS_KO=$2 CTWIN_KO=$3 HOOKBENCH_KO=$4 EBPF_LOADER=$5 EBPF_OBJ=$6
 OUT=${RNETNS_SCRATCH:?not in the rnetns VM}
 RAW=$OUT/raw.jsonl
@@ -60,6 +68,7 @@ else
 	LOAD_ROUNDS=1 BIG_LOAD_ROUNDS=1 MID=20 BIG=50 SETTLE=0.2
 	SMALL=10 NSALL_ROUNDS=1 NSALL_INSN_LIVE=10 NSALL_CREATES=3
 fi
+[ -z "$insn_rounds" ] || INSN_ROUNDS=$insn_rounds
 # Named namespaces of the "every namespace at once" stage, besides the
 # benchmark's own: `ip netns exec` needs names; it runs on these and the
 # benchmark's (NSALL_NAMED in all), each run timed.
@@ -279,7 +288,8 @@ say "mode $mode: $(nproc) CPUs, kernel $(uname -r) (${RNETNS_VARIANT:-?} variant
 # CONFIG_BPF_SYSCALL it is the -ENOSYS stub). /proc/kallsyms is read last,
 # only if the rest is there: on a debug kernel under TCG one read takes
 # seconds.
-[ -r /sys/kernel/btf/vmlinux ] || EBPF_SKIP="no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)"
+[ "$no_ebpf" = 0 ] || EBPF_SKIP="not part of this run (--no-ebpf)"
+[ -r /sys/kernel/btf/vmlinux ] || EBPF_SKIP="${EBPF_SKIP:+$EBPF_SKIP, }no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)"
 [ -d /sys/fs/bpf ] || EBPF_SKIP="${EBPF_SKIP:+$EBPF_SKIP, }no /sys/fs/bpf (CONFIG_BPF_SYSCALL)"
 if [ -z "$EBPF_SKIP" ] && ! grep -q ' bpf_nf_link_attach$' /proc/kallsyms; then
 	EBPF_SKIP="no bpf_nf_link_attach in /proc/kallsyms (CONFIG_NETFILTER_BPF_LINK)"
@@ -291,7 +301,7 @@ if [ -n "$EBPF_SKIP" ]; then
 	INSN_VARIANTS=(none rnetns rnetns-off ctwin nft)
 	printf '{"stage":"skip","variant":"ebpf","data":{"reason":%s}}\n' \
 		"$(json_str "$EBPF_SKIP")" >>"$RAW"
-	if [ "$mode" = smoke ] || [ -n "$only" ]; then
+	if [ "$mode" = smoke ] || [ -n "$only" ] || [ "$no_ebpf" = 1 ]; then
 		say "eBPF peer: SKIPPED, kernel without BPF ($EBPF_SKIP); every other variant and step runs"
 	else
 		fail_step "ebpf" "kernel without BPF ($EBPF_SKIP): a full run needs the eBPF peer (the bench kernel variant)"
@@ -326,8 +336,9 @@ rec '"stage":"netns_count"' 60 netns-count
 		"$SMALL" "$NSALL_ROUNDS" "$NSALL_INSN_LIVE" "$NSALL_CREATES"
 	printf '"insn":%s,"insn_rounds":%s,"insn_packets":%s,"insn_reads":%s,' \
 		"$([ "$insn" = 1 ] && echo true || echo false)" "$INSN_ROUNDS" "$INSN_PACKETS" "$INSN_READS"
-	printf '"hookbench_calls":%s,"kernel_variant":%s,"ebpf":%s}}\n' "$HB_CALLS" \
-		"$(json_str "${RNETNS_VARIANT:-}")" "$([ -z "$EBPF_SKIP" ] && echo true || echo false)"
+	printf '"hookbench_calls":%s,"kernel_variant":%s,"ebpf":%s,"machine":%s}}\n' "$HB_CALLS" \
+		"$(json_str "${RNETNS_VARIANT:-}")" "$([ -z "$EBPF_SKIP" ] && echo true || echo false)" \
+		"$(json_str "$(uname -m)")"
 } >>"$RAW"
 
 # ---------------------------------------------------------------- every namespace at once

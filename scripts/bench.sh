@@ -15,6 +15,7 @@
 # (bench/analyze.py, bench/insn.py).
 #
 # Usage: scripts/bench.sh [--smoke] [--only netlink] [--variant V] [--out DIR]
+#                         [--arch arm64 [--insn-rounds N] [--boots N]]
 #   --smoke      a tiny run (small counts, every step, every variant the
 #                kernel can run) that only checks that the benchmark works
 #                end to end (its figures are not judged); results/smoke/
@@ -34,6 +35,24 @@
 #                boots: about 25 minutes; needs no BPF
 #   --out DIR    where to write (default results/bench-YYYYmmdd-HHMMSS/, and
 #                results/latest points to it)
+#   --arch A     the guest's architecture (default $RNETNS_ARCH, x86_64).
+#                arm64: the instruction-count boot(s) only, of the 7.2 arm64
+#                normal kernel (the only arm64 variant with a kernel to
+#                boot; --variant normal is the default there and the only
+#                one taken) under qemu-system-aarch64: rnetns.ko and the C
+#                twin cross-built against its tree, the guest tool for
+#                aarch64-unknown-linux-gnu (the plugin is the same: it reads
+#                QEMU's target and knows aarch64's marker). Skipped there,
+#                and said in the output: the timed boot (its hook timer
+#                bench/hookbench and TSC clock are x86's) and the eBPF peer
+#                (that kernel has no BPF), and so the plots. Results under
+#                results/bench-arm64-YYYYmmdd-HHMMSS/ (results/latest stays
+#                the x86_64 run's; --smoke: results/smoke-arm64/); the
+#                table has the instruction rows and their targets only.
+#                About 5 minutes on 2 cores (each boot under 2).
+#   --insn-rounds N  rounds per instruction-count boot (default 5; 2 with
+#                --smoke): fewer for a shorter run, said in the table
+#   --boots N    instruction-count boots (default 2; 1 with --smoke)
 #
 # Exit status: 0 when the benchmark ran, whatever the numbers; non-zero only
 # when the benchmark itself broke (build, VM, a step, missing data, kernel
@@ -41,10 +60,13 @@
 source "$(dirname "$0")/lib.sh"
 cd "$RNETNS_TOP" || exit 1
 
-mode=full out= variant=bench only=
+mode=full out= variant= only= insn_rounds= boots=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) mode=smoke ;;
+	--arch) [ $# -ge 2 ] || die "bench.sh: --arch needs a value"; rnetns_check_arch "$2"; RNETNS_ARCH=$2; shift ;;
+	--insn-rounds) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "bench.sh: --insn-rounds N (N >= 1)"; insn_rounds=$2; shift ;;
+	--boots) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "bench.sh: --boots N (N >= 1)"; boots=$2; shift ;;
 	--only) [ "${2:-}" = netlink ] || die "bench.sh: --only netlink"; only=$2; shift ;;
 	--out) out=$2; shift ;;
 	--variant) [ $# -ge 2 ] || die "bench.sh: --variant needs a value"; variant=$2; shift ;;
@@ -53,6 +75,16 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+# The modules, the build scripts and qemu/run read the architecture too.
+export RNETNS_ARCH
+arm64=0
+[ "$RNETNS_ARCH" = x86_64 ] || arm64=1
+if [ "$arm64" = 1 ]; then
+	: "${variant:=normal}"
+	[ "$variant" = normal ] || die "bench.sh: on $RNETNS_ARCH only the normal kernel variant is benchmarked (--variant normal)"
+	[ -z "$only" ] || die "bench.sh: --only netlink is x86_64's (on $RNETNS_ARCH the instruction-count boots run their netlink part)"
+fi
+: "${variant:=bench}"
 case $variant in
 normal | debug | up | bench) ;;
 *) die "bench.sh: unknown kernel variant '$variant' (bench, normal, debug or up)" ;;
@@ -62,7 +94,10 @@ stamp=$(date +%Y%m%d-%H%M%S)
 if [ -z "$out" ]; then
 	if [ "$mode" = smoke ]; then
 		out=$RNETNS_TOP/results/smoke
+		[ "$arm64" = 0 ] || out=$RNETNS_TOP/results/smoke-$RNETNS_ARCH
 		rm -rf "$out"
+	elif [ "$arm64" = 1 ]; then
+		out=$RNETNS_TOP/results/bench-$RNETNS_ARCH-$stamp
 	else
 		out=$RNETNS_TOP/results/bench-$stamp
 	fi
@@ -81,13 +116,19 @@ has_bpf=1
 for c in BPF_SYSCALL NETFILTER_BPF_LINK DEBUG_INFO_BTF; do
 	grep -qx "CONFIG_$c=y" "$kconfig" || has_bpf=0
 done
-if [ "$has_bpf" = 0 ]; then
+if [ "$arm64" = 1 ]; then
+	log "arm64: the instruction-count boot(s) only (no timed boot, no hook timer, no eBPF peer: the $RNETNS_KERNEL arm64 $variant kernel has no BPF)"
+elif [ "$has_bpf" = 0 ]; then
 	[ "$mode" = smoke ] || [ -n "$only" ] ||
 		die "bench.sh: the $RNETNS_KERNEL $variant kernel has no BPF or BTF, which the eBPF peer needs: a full run needs --variant bench (or use --smoke)"
 	log "the $RNETNS_KERNEL $variant kernel has no BPF or BTF: the guest will skip the eBPF peer (smoke run)"
 fi
 
-log "building rnetns.ko, the C twin, the hook timer, the eBPF peer and the guest tool"
+if [ "$arm64" = 1 ]; then
+	log "building rnetns.ko and the C twin ($RNETNS_ARCH), the guest tool (aarch64) and the plugin"
+else
+	log "building rnetns.ko, the C twin, the hook timer, the eBPF peer and the guest tool"
+fi
 build() {
 	local what=$1 logf=$RNETNS_LOGS/bench-build-$1.log
 	shift
@@ -98,22 +139,40 @@ build() {
 }
 ko=$("$RNETNS_TOP/scripts/build-module.sh" "$variant" rnetns) || die "building rnetns failed"
 ctwin=$("$RNETNS_TOP/scripts/build-module.sh" "$variant" ctwin) || die "building the C twin failed"
-hookbench=$("$RNETNS_TOP/scripts/build-module.sh" "$variant" hookbench) || die "building the hook timer failed"
 tool_dir=$RNETNS_CACHE/bench-tools
-build tool env CARGO_TARGET_DIR="$tool_dir/target" \
-	cargo build --release --locked --manifest-path bench/tool/Cargo.toml
-tool=$tool_dir/target/release/rnetns-bench
-build plugin env CARGO_TARGET_DIR="$tool_dir/insncount" \
+# Cargo's builds (the guest tool, the plugin): one directory per source tree.
+# Cargo takes a build as up to date by time stamps, not contents, so a
+# clone or worktree whose sources are older than another tree's build in a
+# shared directory would run that build (another branch's plugin, which
+# may not know aarch64's marker), whatever its own sources say.
+cargo_dir=$tool_dir/tree-$(printf '%s' "$RNETNS_TOP" | sha256sum | cut -c1-12)
+build plugin env CARGO_TARGET_DIR="$cargo_dir/insncount" \
 	cargo build --release --locked --manifest-path bench/insncount/Cargo.toml
-plugin=$tool_dir/insncount/release/librnetns_insncount.so
-# Built whatever the kernel: it needs no kernel to build (libbpf, clang
-# -target bpf), takes seconds, and keeps the peer compiling when the guest
-# skips it.
-build ebpf make -C bench/ebpf O="$tool_dir/ebpf" CLANG="clang$RNETNS_LLVM"
-ebpf_loader=$tool_dir/ebpf/rnetns-ebpf ebpf_obj=$tool_dir/ebpf/rnetns_count.bpf.o
+plugin=$cargo_dir/insncount/release/librnetns_insncount.so
+if [ "$arm64" = 1 ]; then
+	# The guest tool for the arm64 root (as scripts/build-cli.sh builds the
+	# rnetns command); no hook timer or eBPF peer: their arguments to the
+	# guest are placeholders it never uses (it skips the peer, --no-ebpf).
+	rnetns_cargo_arm64 "the guest tool (bench/tool)" "$RNETNS_LOGS/bench-build-tool-$RNETNS_ARCH.log" \
+		"$cargo_dir/target" "$RNETNS_TOP/bench/tool/Cargo.toml"
+	tool=$cargo_dir/target/aarch64-unknown-linux-gnu/release/rnetns-bench
+	hookbench=none ebpf_loader=none ebpf_obj=none
+else
+	hookbench=$("$RNETNS_TOP/scripts/build-module.sh" "$variant" hookbench) || die "building the hook timer failed"
+	build tool env CARGO_TARGET_DIR="$cargo_dir/target" \
+		cargo build --release --locked --manifest-path bench/tool/Cargo.toml
+	tool=$cargo_dir/target/release/rnetns-bench
+	# Built whatever the kernel: it needs no kernel to build (libbpf, clang
+	# -target bpf), takes seconds, and keeps the peer compiling when the guest
+	# skips it.
+	build ebpf make -C bench/ebpf O="$tool_dir/ebpf" CLANG="clang$RNETNS_LLVM"
+	ebpf_loader=$tool_dir/ebpf/rnetns-ebpf ebpf_obj=$tool_dir/ebpf/rnetns_count.bpf.o
+fi
 
 plots=1
-if ! "$PY" -c 'import matplotlib' 2>/dev/null; then
+if [ "$arm64" = 1 ]; then
+	plots=0   # the plots are the timed boot's and the x86 table's
+elif ! "$PY" -c 'import matplotlib' 2>/dev/null; then
 	log "installing python3-matplotlib for the plots"
 	SUDO=
 	[ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -127,36 +186,51 @@ fi
 
 # A TCG guest's TSC runs at the host's rate; a busy host can make the guest's
 # own calibration fail and leave it on a 4 ms jiffies clock, so tell it.
-tsc_khz=$("$tool" tsc-khz | sed -n 's/.*"tsc_khz":\([0-9]*\).*/\1/p')
-[ -n "$tsc_khz" ] || die "cannot measure the host TSC frequency"
+# (The arm64 guests have no TSC, and run no timed boot: 0 stands for none.)
+tsc_khz=0
+if [ "$arm64" = 0 ]; then
+	tsc_khz=$("$tool" tsc-khz | sed -n 's/.*"tsc_khz":\([0-9]*\).*/\1/p')
+	[ -n "$tsc_khz" ] || die "cannot measure the host TSC frequency"
+fi
 
 # Host conditions, for the record: the machine may be shared.
 host_json=$out/host.json
-"$PY" bench/hostinfo.py before "$host_json" "$tsc_khz"
+"$PY" bench/hostinfo.py before "$host_json" "$tsc_khz" "$RNETNS_ARCH"
 
 scratch=$(mktemp -d /tmp/rnetns-bench.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 guest_args=()
 [ "$mode" = smoke ] && guest_args+=(--smoke)
 [ -n "$only" ] && guest_args+=(--only "$only")
+[ "$arm64" = 0 ] || guest_args+=(--no-ebpf)
+[ -z "$insn_rounds" ] || guest_args+=(--insn-rounds "$insn_rounds")
 vm_timeout=2400
 [ "$mode" = smoke ] && vm_timeout=600
-log "running the $mode benchmark in the VM ($RNETNS_KERNEL $variant kernel, 2 CPUs, 4 GiB, TSC clock); guest output follows"
 vm_rc=0
-"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --variant "$variant" --smp 2 --mem 4G --timeout "$vm_timeout" \
-	--append "tsc=reliable tsc_early_khz=$tsc_khz" \
-	--scratch "$scratch" -- scripts/bench-guest.sh "${guest_args[@]}" \
-	"$tool" "$ko" "$ctwin" "$hookbench" "$ebpf_loader" "$ebpf_obj" 2>&1 | tee "$out/vm.log" || vm_rc=$?
-accel=$(sed -n 's/.* with \(KVM\|TCG\), .*/\1/p' "$out/vm.log" | head -n1)
-[ -f "$scratch/raw.jsonl" ] && cp "$scratch/raw.jsonl" "$out/raw.jsonl"
-[ -f "$scratch/dmesg" ] && cp "$scratch/dmesg" "$out/dmesg.txt"
-cp "$scratch"/alloctrace-*.txt "$out/" 2>/dev/null || true
+accel=
+if [ "$arm64" = 1 ]; then
+	log "arm64: no timed boot (instruction counts only)"
+	# The instruction-count boot emulates another architecture: slower.
+	vm_timeout=$((vm_timeout * 2))
+else
+	log "running the $mode benchmark in the VM ($RNETNS_KERNEL $variant kernel, 2 CPUs, 4 GiB, TSC clock); guest output follows"
+	"$RNETNS_TOP/qemu/run" --kernel "$RNETNS_KERNEL" --variant "$variant" --smp 2 --mem 4G --timeout "$vm_timeout" \
+		--append "tsc=reliable tsc_early_khz=$tsc_khz" \
+		--scratch "$scratch" -- scripts/bench-guest.sh "${guest_args[@]}" \
+		"$tool" "$ko" "$ctwin" "$hookbench" "$ebpf_loader" "$ebpf_obj" 2>&1 | tee "$out/vm.log" || vm_rc=$?
+	accel=$(sed -n 's/.* with \(KVM\|TCG\), .*/\1/p' "$out/vm.log" | head -n1)
+	[ -f "$scratch/raw.jsonl" ] && cp "$scratch/raw.jsonl" "$out/raw.jsonl"
+	[ -f "$scratch/dmesg" ] && cp "$scratch/dmesg" "$out/dmesg.txt"
+	cp "$scratch"/alloctrace-*.txt "$out/" 2>/dev/null || true
+fi
 
 # The instruction-count boot(s). Their output stays apart from the timed
 # boot's: insn/bootN/ (the plugin's insn.txt, the guest's raw.jsonl and the
 # kernel symbols of each variant).
-boots=2
-[ "$mode" = smoke ] && boots=1
+if [ -z "$boots" ]; then
+	boots=2
+	[ "$mode" = smoke ] && boots=1
+fi
 insn_dirs=()
 for ((b = 0; b < boots; b++)); do
 	dir=$out/insn/boot$b
@@ -175,8 +249,16 @@ for ((b = 0; b < boots; b++)); do
 done
 "$PY" bench/hostinfo.py after "$host_json"
 
-an_args=(--raw "$out/raw.jsonl" --host "$host_json" --out "$out" --accel "${accel:-unknown}"
+raw=$out/raw.jsonl
+if [ "$arm64" = 1 ]; then
+	# No timed boot: the conditions come from the first instruction-count
+	# boot's records.
+	raw=$out/insn/boot0/raw.jsonl
+	accel=$(sed -n 's/.* with \(KVM\|TCG\), .*/\1/p' "$out/vm-insn0.log" | head -n1)
+fi
+an_args=(--raw "$raw" --host "$host_json" --out "$out" --accel "${accel:-unknown}"
 	--vm-exit "$vm_rc" --wall "$(( $(date +%s) - start ))" "${insn_dirs[@]}")
+[ "$arm64" = 0 ] || an_args+=(--insn-only)
 [ "$mode" = smoke ] && an_args+=(--smoke)
 [ -n "$only" ] && an_args+=(--only "$only")
 [ "$plots" = 1 ] || an_args+=(--no-plots)

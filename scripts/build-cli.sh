@@ -27,17 +27,6 @@ if [ "$arch" = x86_64 ]; then
 	exit 0
 fi
 triple=aarch64-unknown-linux-gnu
-sysroot=$("$RNETNS_TOP/scripts/arm64-root.sh" --print)
-[ -f "$sysroot/.rnetns-root" ] || die "no arm64 guest root at $sysroot: run RNETNS_ARCH=arm64 scripts/setup.sh 7.2:normal"
-if ! rustup target list --installed --toolchain "$RNETNS_RUST_VERSION" | grep -qx "$triple"; then
-	rnetns_stage "rustup target $triple" "$RNETNS_LOGS/rustup-$triple.log" \
-		env RUSTUP_TOOLCHAIN= rustup target add --toolchain "$RNETNS_RUST_VERSION" "$triple"
-fi
-# CARGO_ENCODED_RUSTFLAGS: the sysroot's path may hold spaces.
-rnetns_stage "cargo build of the rnetns command (cli/, $triple)" "$RNETNS_LOGS/cli-build-$arch.log" \
-	env CARGO_TARGET_DIR="$RNETNS_CLI_TARGET" \
-	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER="clang$RNETNS_LLVM" \
-	CARGO_ENCODED_RUSTFLAGS="$(printf '%s\037' -Clink-arg=--target=aarch64-linux-gnu \
-		"-Clink-arg=--sysroot=$sysroot" -Clink-arg=-fuse-ld=lld | sed 's/\x1f$//')" \
-	cargo build --release --locked --target "$triple" --manifest-path "$RNETNS_TOP/cli/Cargo.toml"
+rnetns_cargo_arm64 "the rnetns command (cli/)" "$RNETNS_LOGS/cli-build-$arch.log" \
+	"$RNETNS_CLI_TARGET" "$RNETNS_TOP/cli/Cargo.toml"
 echo "$RNETNS_CLI_TARGET/$triple/release/rnetns"

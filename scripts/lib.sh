@@ -67,6 +67,30 @@ rnetns_kname() {
 	if [ "$RNETNS_ARCH" = x86_64 ]; then echo "$k-$variant"; else echo "$k-$RNETNS_ARCH-$variant"; fi
 }
 
+# rnetns_cargo_arm64 WHAT LOG TARGET_DIR MANIFEST: cargo build --release of
+# MANIFEST's crate for the arm64 guests (aarch64-unknown-linux-gnu, into
+# TARGET_DIR/aarch64-unknown-linux-gnu/release/): rustup's standard library
+# for that target (added once), linked by clang and lld against the arm64
+# guest root (scripts/arm64-root.sh) as the sysroot. Used by
+# scripts/build-cli.sh (the rnetns command) and scripts/bench.sh (the
+# guest tool bench/tool).
+rnetns_cargo_arm64() {
+	local what=$1 logf=$2 target_dir=$3 manifest=$4 triple=aarch64-unknown-linux-gnu sysroot
+	sysroot=$("$RNETNS_TOP/scripts/arm64-root.sh" --print)
+	[ -f "$sysroot/.rnetns-root" ] || die "no arm64 guest root at $sysroot: run RNETNS_ARCH=arm64 scripts/setup.sh 7.2:normal"
+	if ! rustup target list --installed --toolchain "$RNETNS_RUST_VERSION" | grep -qx "$triple"; then
+		rnetns_stage "rustup target $triple" "$RNETNS_LOGS/rustup-$triple.log" \
+			env RUSTUP_TOOLCHAIN= rustup target add --toolchain "$RNETNS_RUST_VERSION" "$triple"
+	fi
+	# CARGO_ENCODED_RUSTFLAGS: the sysroot's path may hold spaces.
+	rnetns_stage "cargo build of $what, $triple" "$logf" \
+		env CARGO_TARGET_DIR="$target_dir" \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER="clang$RNETNS_LLVM" \
+		CARGO_ENCODED_RUSTFLAGS="$(printf '%s\037' -Clink-arg=--target=aarch64-linux-gnu \
+			"-Clink-arg=--sysroot=$sysroot" -Clink-arg=-fuse-ld=lld | sed 's/\x1f$//')" \
+		cargo build --release --locked --target "$triple" --manifest-path "$manifest"
+}
+
 # Where a kernel's source comes from: "host" (an installed bookworm package,
 # tarball in /usr/src) or "unstable" (downloaded into the cache).
 rnetns_ksuite() { case $1 in 6.12) echo host ;; *) echo unstable ;; esac; }

@@ -6,14 +6,24 @@
 //!
 //! ```text
 //! qemu-system-x86_64 -smp 1 ... -plugin PATH/librnetns_insncount.so,out=FILE
+//! qemu-system-aarch64 -smp 1 ... -plugin PATH/librnetns_insncount.so,out=FILE
 //! ```
 //!
 //! # Markers
 //!
-//! A window starts and ends where the guest executes a marker: the
-//! instruction `nopl 0x524eLLLL(%rax)` (bytes `0f 1f 80 LL LL 4e 52`), a
-//! no-op on every x86-64 CPU, where `LLLL` is a 16-bit label. A marker closes
-//! the open window, if any, and opens window `LLLL`; label 0 opens none.
+//! A window starts and ends where the guest executes a marker, a no-op
+//! instruction that carries a 16-bit label `L`:
+//!
+//! - x86-64: `nopl 0x524eLLLL(%rax)` (bytes `0f 1f 80 LL LL 4e 52`), a
+//!   no-op on every x86-64 CPU;
+//! - aarch64: `movk xzr, #L, lsl #48` (the 32-bit word `0xf2e0001f | L << 5`,
+//!   little endian), a move into the zero register: it writes nothing, and
+//!   no compiler emits it.
+//!
+//! The guest's architecture is QEMU's target (`qemu_info_t`'s `target_name`:
+//! `x86_64` or `aarch64`), read when the plugin is installed; another target
+//! is refused. A marker closes the open window, if any, and opens window `L`;
+//! label 0 opens none.
 //! The guest tool (`rnetns-bench`, `bench/tool`) emits markers around what it
 //! measures, so no guest register or memory needs to be read (this QEMU's
 //! plugin API, version 1, has no way to read either).
@@ -55,12 +65,55 @@ use std::sync::Mutex;
 #[no_mangle]
 pub static qemu_plugin_version: c_int = sys::QEMU_PLUGIN_VERSION as c_int;
 
-/// The marker's bytes before its label: `nopl disp32(%rax)`.
+/// The x86-64 marker's bytes before its label: `nopl disp32(%rax)`.
 const MARKER_OP: [u8; 3] = [0x0f, 0x1f, 0x80];
-/// The marker's displacement above its label: "RN".
+/// The x86-64 marker's displacement above its label: "RN".
 const MARKER_TAG: [u8; 2] = [0x4e, 0x52];
 /// First address of the kernel half on x86-64.
 const KERNEL_START: u64 = 0xffff_8000_0000_0000;
+/// The aarch64 marker with label 0: `movk xzr, #0, lsl #48`.
+const A64_MARKER: u32 = 0xf2e0_001f;
+/// The bits of the aarch64 marker that hold its label (`imm16`, bits 5-20).
+const A64_LABEL_MASK: u32 = 0xffff << 5;
+/// First address of the kernel half on aarch64: addresses with bit 63 set
+/// translate through `TTBR1_EL1`, the kernel's (the linear map of a 52-bit
+/// kernel starts at `0xfff0_0000_0000_0000`, its text and modules higher).
+const A64_KERNEL_START: u64 = 1 << 63;
+
+/// The guest architectures whose markers the plugin knows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Arch {
+    X86_64,
+    Aarch64,
+}
+
+impl Arch {
+    /// The architecture of QEMU's `target_name`, if the plugin knows it.
+    fn from_target(name: &str) -> Option<Self> {
+        match name {
+            "x86_64" => Some(Arch::X86_64),
+            "aarch64" => Some(Arch::Aarch64),
+            _ => None,
+        }
+    }
+
+    /// The label of a marker instruction, or `None` for any other
+    /// instruction.
+    fn marker_label(self, bytes: &[u8]) -> Option<u16> {
+        match self {
+            Arch::X86_64 => marker_label(bytes),
+            Arch::Aarch64 => a64_marker_label(bytes),
+        }
+    }
+
+    /// Whether a block at `addr` runs in the kernel.
+    fn is_kernel(self, addr: u64) -> bool {
+        match self {
+            Arch::X86_64 => addr >= KERNEL_START,
+            Arch::Aarch64 => addr >= A64_KERNEL_START,
+        }
+    }
+}
 
 /// A counter that the code QEMU generates increments.
 ///
@@ -111,6 +164,8 @@ struct State {
     by_key: HashMap<(u64, u64), usize>,
     /// The open window's label; 0 when none is open.
     open: u16,
+    /// The guest's architecture: which markers to look for.
+    arch: Arch,
 }
 
 /// The plugin's state, shared by QEMU's callbacks.
@@ -130,10 +185,23 @@ fn with_state(f: impl FnOnce(&mut State)) {
     }
 }
 
-/// The label of a marker instruction, or `None` for any other instruction.
+/// The label of an x86-64 marker instruction, or `None` for any other
+/// instruction.
 fn marker_label(bytes: &[u8]) -> Option<u16> {
     if bytes.len() == 7 && bytes[..3] == MARKER_OP && bytes[5..] == MARKER_TAG {
         Some(u16::from_le_bytes([bytes[3], bytes[4]]))
+    } else {
+        None
+    }
+}
+
+/// The label of an aarch64 marker instruction, or `None` for any other
+/// instruction.
+fn a64_marker_label(bytes: &[u8]) -> Option<u16> {
+    let word = u32::from_le_bytes(bytes.try_into().ok()?);
+    if word & !A64_LABEL_MASK == A64_MARKER {
+        // The mask keeps 16 bits: the cast loses nothing.
+        Some(((word & A64_LABEL_MASK) >> 5) as u16)
     } else {
         None
     }
@@ -208,6 +276,8 @@ unsafe extern "C" fn on_translate(_id: sys::qemu_plugin_id_t, tb: *mut sys::qemu
     };
     let mut lens = Vec::with_capacity(n);
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut arch = Arch::X86_64;
+    with_state(|st| arch = st.arch);
     for i in 0..n {
         // SAFETY: `i` is below the block's instruction count; the bytes are
         // valid for the instruction's size during this call.
@@ -216,7 +286,7 @@ unsafe extern "C" fn on_translate(_id: sys::qemu_plugin_id_t, tb: *mut sys::qemu
             let size = sys::qemu_plugin_insn_size(insn);
             let data = sys::qemu_plugin_insn_data(insn).cast::<u8>();
             let bytes = std::slice::from_raw_parts(data, size);
-            if let Some(label) = marker_label(bytes) {
+            if let Some(label) = arch.marker_label(bytes) {
                 sys::qemu_plugin_register_vcpu_insn_exec_cb(
                     insn,
                     Some(on_marker),
@@ -230,7 +300,7 @@ unsafe extern "C" fn on_translate(_id: sys::qemu_plugin_id_t, tb: *mut sys::qemu
         hash = fnv(fnv(hash, &[bytes.len() as u8]), bytes);
     }
     with_state(|st| {
-        let (target, imm) = if addr >= KERNEL_START {
+        let (target, imm) = if st.arch.is_kernel(addr) {
             let next = st.blocks.len();
             let idx = *st.by_key.entry((addr, hash)).or_insert(next);
             if idx == next {
@@ -281,6 +351,20 @@ pub unsafe extern "C" fn qemu_plugin_install(
         eprintln!("rnetns-insncount: for system emulation only");
         return -1;
     }
+    // SAFETY: as above; `target_name` is a valid C string (or null).
+    let target = unsafe { (*info).target_name };
+    let target = if target.is_null() {
+        String::new()
+    } else {
+        // SAFETY: a non-null `target_name` is a valid C string.
+        unsafe { CStr::from_ptr(target) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    let Some(arch) = Arch::from_target(&target) else {
+        eprintln!("rnetns-insncount: unknown target '{target}' (x86_64 or aarch64)");
+        return -1;
+    };
     let mut out = None;
     for i in 0..usize::try_from(argc).unwrap_or(0) {
         // SAFETY: `argv` holds `argc` valid C strings (the caller's contract).
@@ -310,6 +394,7 @@ pub unsafe extern "C" fn qemu_plugin_install(
         blocks: Vec::new(),
         by_key: HashMap::new(),
         open: 0,
+        arch,
     });
     // SAFETY: registering callbacks of the right types for this plugin id.
     unsafe {

@@ -509,12 +509,66 @@ fn cmd_udp_pps(o: &Opts) -> Res<()> {
 
 // ---------------------------------------------------------------- instruction windows
 
-/// Executes the window marker of the instruction-count plugin with `label`:
-/// `nopl 0x524eLLLL(%rax)` then `ret`, from a fresh executable page (the
-/// label is in the instruction's bytes, so they are written at run time).
-fn mark(label: u16) -> Res<()> {
+/// The window marker of the instruction-count plugin with `label`, then
+/// `ret`: on x86-64 `nopl 0x524eLLLL(%rax)`, on aarch64 `movk xzr, #L, lsl
+/// #48` (a write to the zero register; `bench/insncount` explains both).
+#[cfg(target_arch = "x86_64")]
+fn marker_code(label: u16) -> Vec<u8> {
     let [lo, hi] = label.to_le_bytes();
-    let code = [0x0f, 0x1f, 0x80, lo, hi, 0x4e, 0x52, 0xc3];
+    vec![0x0f, 0x1f, 0x80, lo, hi, 0x4e, 0x52, 0xc3]
+}
+
+#[cfg(target_arch = "aarch64")]
+fn marker_code(label: u16) -> Vec<u8> {
+    let movk = 0xf2e0_001f_u32 | u32::from(label) << 5;
+    let ret = 0xd65f_03c0_u32;
+    [movk.to_le_bytes(), ret.to_le_bytes()].concat()
+}
+
+/// Makes code just written at `start` (`len` bytes) visible to instruction
+/// fetch: nothing to do on x86-64, whose instruction cache is coherent.
+#[cfg(target_arch = "x86_64")]
+fn sync_icache(_start: *mut u8, _len: usize) {}
+
+/// Makes code just written at `start` (`len` bytes) visible to instruction
+/// fetch, as the C library's `__clear_cache` does on aarch64: each data
+/// cache line cleaned to the point of unification, each instruction cache
+/// line invalidated, then a barrier and a context synchronisation (the line
+/// sizes from `CTR_EL0`, which Linux lets user space read).
+#[cfg(target_arch = "aarch64")]
+fn sync_icache(start: *mut u8, len: usize) {
+    let ctr: u64;
+    // SAFETY: reading CTR_EL0 has no side effects; Linux allows (or
+    // emulates) it at EL0.
+    unsafe { core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
+    let dline = 4usize << ((ctr >> 16) & 0xf);
+    let iline = 4usize << (ctr & 0xf);
+    let (begin, end) = (start as usize, start as usize + len);
+    let mut a = begin & !(dline - 1);
+    while a < end {
+        // SAFETY: `a` lies in the caller's mapping; cleaning a cache line
+        // changes no memory contents.
+        unsafe { core::arch::asm!("dc cvau, {}", in(reg) a, options(nostack)) };
+        a += dline;
+    }
+    // SAFETY: a barrier.
+    unsafe { core::arch::asm!("dsb ish", options(nostack)) };
+    let mut a = begin & !(iline - 1);
+    while a < end {
+        // SAFETY: `a` lies in the caller's mapping; invalidating an
+        // instruction cache line changes no memory contents.
+        unsafe { core::arch::asm!("ic ivau, {}", in(reg) a, options(nostack)) };
+        a += iline;
+    }
+    // SAFETY: barriers.
+    unsafe { core::arch::asm!("dsb ish", "isb", options(nostack)) };
+}
+
+/// Executes the window marker of the instruction-count plugin with `label`
+/// (`marker_code`) from a fresh executable page (the label is in the
+/// instruction's bytes, so they are written at run time).
+fn mark(label: u16) -> Res<()> {
+    let code = marker_code(label);
     // SAFETY: a private anonymous mapping; no existing memory is affected.
     let page = unsafe {
         libc::mmap(
@@ -530,9 +584,11 @@ fn mark(label: u16) -> Res<()> {
         return Err(oserr("mmap for the window marker"));
     }
     // SAFETY: `page` is a fresh writable, executable 4 KiB mapping; the code
-    // is a no-op followed by `ret`, a valid `extern "C" fn()` body.
+    // is a no-op followed by `ret`, a valid `extern "C" fn()` body, made
+    // visible to instruction fetch before it runs.
     unsafe {
         std::ptr::copy_nonoverlapping(code.as_ptr(), page.cast::<u8>(), code.len());
+        sync_icache(page.cast::<u8>(), code.len());
         let f: extern "C" fn() = std::mem::transmute(page);
         f();
         libc::munmap(page, 4096);
