@@ -29,10 +29,12 @@ root=$RNETNS_CACHE/arm64-root
 # with this root as its sysroot).
 PKGS=(
 	bash busybox-static iproute2 iputils-ping nftables util-linux bsdutils
-	procps kmod psmisc python3 python3-yaml python3-jsonschema gawk
+	procps kmod psmisc python3 python3-yaml python3-jsonschema python3-matplotlib gawk
 	curl prometheus libc6-dev libgcc-12-dev
 )
-want=$(printf '%s\n' bookworm "${PKGS[@]}" | sha256sum | cut -c1-16)
+# The key: the package list and what is made beyond unpacking (the
+# alternatives below).
+want=$(printf '%s\n' bookworm "${PKGS[@]}" 'alternatives: libblas.so.3 liblapack.so.3' | sha256sum | cut -c1-16)
 if [ "$(cat "$root/.rnetns-root" 2>/dev/null)" = "$want" ]; then
 	echo "$root"
 	exit 0
@@ -55,10 +57,16 @@ unpack() {
 }
 rnetns_stage "unpack every package" "$RNETNS_LOGS/arm64-root-unpack.log" \
 	$SUDO bash -c "$(declare -f unpack); unpack \"\$1\"" sh "$root.tmp"
-# What maintainer scripts would have made: users and groups, awk.
+# What maintainer scripts would have made: users and groups, awk, and the
+# BLAS and LAPACK libraries' alternatives (numpy, under python3-matplotlib,
+# links against libblas.so.3 and liblapack.so.3).
 $SUDO cp "$root.tmp/usr/share/base-passwd/passwd.master" "$root.tmp/etc/passwd"
 $SUDO cp "$root.tmp/usr/share/base-passwd/group.master" "$root.tmp/etc/group"
 $SUDO ln -sf gawk "$root.tmp/usr/bin/awk"
+for lib in blas/libblas.so.3 lapack/liblapack.so.3; do
+	[ ! -e "$root.tmp/usr/lib/aarch64-linux-gnu/$lib" ] ||
+		$SUDO ln -sf "$lib" "$root.tmp/usr/lib/aarch64-linux-gnu/${lib#*/}"
+done
 # debootstrap leaves /proc a symbolic link to the host's when it believes
 # it runs in a container; the guest mounts its own there.
 $SUDO rm -f "$root.tmp/proc"

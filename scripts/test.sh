@@ -28,7 +28,7 @@
 # --all adds the 7.2 and 6.12 normal kernels (every test; the tracing tests
 # on each), 6.12 debug, 7.2 and 6.12 up, Debian's other two 7.2 flavours
 # (debian-rt: PREEMPT_RT; debian-cloud), the 7.2 arm64 normal kernel under
-# qemu-system-aarch64 (every test but the tracing ones, with its host
+# qemu-system-aarch64 (every test, the tracing ones included, with its host
 # checks), and the benchmark's smoke run on
 # the bench kernel with the eBPF peer (12 minutes on the debug kernel, out
 # of the default run; `RNETNS_KERNEL=7.2 scripts/bench.sh --smoke --variant
@@ -44,9 +44,9 @@
 #               (7.2.13+deb14-cloud-amd64), whatever the matrix
 #   --arch A    x86_64 (the default) or arm64: with arm64, the 7.2 arm64
 #               normal kernel under qemu-system-aarch64 (TCG) with an arm64
-#               Debian root (scripts/arm64-root.sh), every test but the
-#               tracing ones (not run on arm64 yet: no tracing guest there),
-#               and the host checks against that tree
+#               Debian root (scripts/arm64-root.sh), every test (the
+#               tracing ones in a guest of their own, one vCPU), and the
+#               host checks against that tree
 #   TEST-FILE   run only these tests/t*.sh files (default: all; no hang
 #               check and no benchmark then)
 # Env: RNETNS_QEMU_ARGS  extra options for qemu/run (for example --smp 4)
@@ -96,13 +96,13 @@ all)
 		7.2:up:t05-kunit.sh,t10-pernet.sh,t20-counters.sh 6.12:up:t10-pernet.sh,t20-counters.sh
 		7.2:normal:all:arm64)
 	checks=(7.2:normal 6.12:normal)
-	trace_kernels=(7.2 6.12)
+	trace_kernels=(7.2 6.12 7.2:arm64)
 	smoke=7.2:bench hang=7.2:debug debian="debian debian-rt debian-cloud" arm64=7.2:normal ;;
 esac
 if [ "$arch" = arm64 ]; then
 	# The arm64 matrix: its normal kernel booted, its host checks beside.
 	runs=(7.2:normal:all:arm64)
-	checks=() trace_kernels=()
+	checks=() trace_kernels=(7.2:arm64)
 	smoke= hang= debian= arm64=7.2:normal beside=
 fi
 if [ -n "$only" ]; then
@@ -111,7 +111,7 @@ if [ -n "$only" ]; then
 	[ "${arm64%%:*}" = "$only" ] || arm64=
 	[ "${beside%%:*}" = "$only" ] || beside=
 	for c in "${checks[@]}"; do [ "${c%%:*}" = "$only" ] && keep_checks+=("$c"); done
-	for k in "${trace_kernels[@]}"; do [ "$k" = "$only" ] && keep_trace+=("$k"); done
+	for k in "${trace_kernels[@]}"; do [ "${k%%:*}" = "$only" ] && keep_trace+=("$k"); done
 	runs=("${keep_runs[@]}") checks=("${keep_checks[@]}") trace_kernels=("${keep_trace[@]}")
 	[ "${smoke%%:*}" = "$only" ] || smoke=
 	[ "${hang%%:*}" = "$only" ] || hang=
@@ -147,7 +147,9 @@ for r in "${runs[@]}"; do
 	want "$k:$v:${a:-x86_64}"
 done
 for c in "${checks[@]}"; do want "$c"; done
-for k in "${trace_kernels[@]}"; do want "$k:normal"; done
+for k in "${trace_kernels[@]}"; do
+	case $k in *:*) want "${k%%:*}:normal:${k#*:}" ;; *) want "$k:normal" ;; esac
+done
 [ -z "$smoke" ] || want "$smoke"
 [ -z "$hang" ] || want "$hang"
 for d in $debian; do want "$d"; done
@@ -279,14 +281,19 @@ for r in "${runs[@]}"; do
 done
 
 if [ ${#trace_tests[@]} -gt 0 ]; then
-	for k in "${trace_kernels[@]}"; do
-		ko=$(RNETNS_KERNEL=$k "$RNETNS_TOP/scripts/build-module.sh" normal)
-		log "running the tracing tests on the $k normal kernel, one vCPU"
-		mkdir -p "$results/$k-trace"
-		rc=0
-		"$RNETNS_TOP/qemu/run" --kernel "$k" --smp 1 --scratch "$results/$k-trace" -- \
+	for kt in "${trace_kernels[@]}"; do
+		# KERNEL or KERNEL:ARCH (x86_64 unless given).
+		k=${kt%%:*} a=x86_64
+		[ "$kt" = "$k" ] || a=${kt#*:}
+		ko=$(RNETNS_KERNEL=$k RNETNS_ARCH=$a "$RNETNS_TOP/scripts/build-module.sh" normal)
+		name=$(RNETNS_KERNEL=$k RNETNS_ARCH=$a rnetns_kname trace)
+		log "running the tracing tests on the $k normal kernel ($a), one vCPU"
+		mkdir -p "$results/$name"
+		rc=0 opts=()
+		[ "$a" = x86_64 ] || opts=(--timeout 3000)
+		"$RNETNS_TOP/qemu/run" --kernel "$k" --arch "$a" --smp 1 "${opts[@]}" --scratch "$results/$name" -- \
 			env RNETNS_KO="$ko" tests/run.sh "${trace_tests[@]}" || rc=$?
-		summary+=("$k-trace=$results/$k-trace/results.ktap:$rc")
+		summary+=("$name=$results/$name/results.ktap:$rc")
 	done
 fi
 

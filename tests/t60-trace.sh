@@ -112,10 +112,10 @@ t_graph_own() {
 t_probes() {
 	# Recipe: kprobe, kretprobe (retval: the errno) on the entry points.
 	reset_tracing
-	echo 'p:rnetns_ep/init rnetns_net_init net=%di:x64' >>$T/kprobe_events &&
+	echo 'p:rnetns_ep/init rnetns_net_init net=$arg1:x64' >>$T/kprobe_events &&
 		echo 'r:rnetns_ep/init_ret rnetns_net_init ret=$retval:s32' >>$T/kprobe_events &&
-		echo 'p:rnetns_ep/pre_exit rnetns_net_pre_exit net=%di:x64' >>$T/kprobe_events &&
-		echo 'p:rnetns_ep/exit rnetns_net_exit net=%di:x64' >>$T/kprobe_events ||
+		echo 'p:rnetns_ep/pre_exit rnetns_net_pre_exit net=$arg1:x64' >>$T/kprobe_events &&
+		echo 'p:rnetns_ep/exit rnetns_net_exit net=$arg1:x64' >>$T/kprobe_events ||
 		fail "kprobe_events refuses probes on rnetns_net_init/pre_exit/exit" || return 1
 	echo 1 >$T/events/rnetns_ep/enable
 	echo 1 >$T/tracing_on
@@ -206,10 +206,10 @@ t_kprobes() {
 	# Recipe: kprobes with typed arguments (the event fields) and a
 	# kretprobe on the trace event wrappers rnetns calls once per namespace.
 	reset_tracing
-	echo 'p:rnetns_kp/init rnetns_trace_net_init inum=%di:u32 cookie=%si:u64 duration_ns=%dx:u64 result=%cx:s32' >>$T/kprobe_events &&
+	echo 'p:rnetns_kp/init rnetns_trace_net_init inum=$arg1:u32 cookie=$arg2:u64 duration_ns=$arg3:u64 result=$arg4:s32' >>$T/kprobe_events &&
 		echo 'r:rnetns_kp/init_ret rnetns_trace_net_init' >>$T/kprobe_events &&
-		echo 'p:rnetns_kp/pre_exit rnetns_trace_net_pre_exit inum=%di:u32 lifetime_ns=%dx:u64' >>$T/kprobe_events &&
-		echo 'p:rnetns_kp/exit rnetns_trace_net_exit inum=%di:u32' >>$T/kprobe_events || return 1
+		echo 'p:rnetns_kp/pre_exit rnetns_trace_net_pre_exit inum=$arg1:u32 lifetime_ns=$arg3:u64' >>$T/kprobe_events &&
+		echo 'p:rnetns_kp/exit rnetns_trace_net_exit inum=$arg1:u32' >>$T/kprobe_events || return 1
 	echo 1 >$T/events/rnetns_kp/enable
 	echo 1 >$T/tracing_on
 	local i k=5 inums=""

@@ -167,7 +167,7 @@ EINVAL: ns-fd and nsid both select a namespace: give one
 EINVAL: nothing to set: give reset and/or hooks
 EINVAL: reserved bit set
 EINVAL: Unsupported attribute
-EINVAL: Unknown attribute type
+EINVAL: takes no attributes
 EINVAL: attribute given more than once" || return 1
 	after=$(ip netns exec a1 grep -v '^age_ms' $PROCF)
 	[ "$before" = "$after" ] || fail "a1 changed: $before // $after"

@@ -75,12 +75,17 @@ impl Policy {
         Self(p)
     }
 
-    /// Refused in a request (`NLA_REJECT`).
-    const fn reject() -> Self {
-        Self::of(
+    /// Refused in a request (`NLA_REJECT`), with `message` (NUL-terminated)
+    /// as the extended ack's message. Panics at build time on a message
+    /// without its NUL.
+    const fn reject(message: &'static [u8]) -> Self {
+        assert!(!message.is_empty() && message[message.len() - 1] == 0);
+        let mut p = Self::of(
             bindings::NLA_REJECT,
             bindings::nla_policy_validation_NLA_VALIDATE_NONE,
-        )
+        );
+        p.0.__bindgen_anon_1.reject_message = message.as_ptr().cast();
+        p
     }
 
     /// A `u32` (`NLA_U32`).
@@ -124,7 +129,10 @@ impl Policy {
 /// The policy of an op that takes no attributes: two entries, as
 /// genetlink's own reject-all policy on 6.12, because a `maxattr` of 0
 /// means "no policy" there.
-static REJECT_ALL: [Policy; 2] = [Policy::reject(), Policy::reject()];
+static REJECT_ALL: [Policy; 2] = [
+    Policy::reject(b"takes no attributes\0"),
+    Policy::reject(b"takes no attributes\0"),
+];
 
 /// A multicast group of a [`Family`] (`struct genl_multicast_group`).
 #[repr(transparent)]
@@ -221,8 +229,8 @@ impl<D: Send + Sync + 'static> Op<D> {
     }
 
     /// The `dumpit` of command `cmd`, answered by `H`; a dump takes no
-    /// attributes: its policy refuses every one (an id above 1 is an
-    /// "Unknown attribute type" under strict validation). Given here
+    /// attributes: its policy refuses every one ("takes no attributes";
+    /// an id above 1: "Unknown attribute type", strict validation). Given here
     /// rather than left to genetlink, whose reject-all policy for split ops
     /// without one came after 6.12 (there, a dump's attributes would not
     /// be parsed at all). With permission `flags` as for [`Op::doit`].
