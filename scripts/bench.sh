@@ -54,8 +54,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case $variant in
-normal | debug | up | bench) ;;
-*) die "bench.sh: unknown kernel variant '$variant' (bench, normal, debug or up)" ;;
+normal | debug | rt | up | bench) ;;
+*) die "bench.sh: unknown kernel variant '$variant' (bench, normal, debug, rt or up)" ;;
 esac
 
 stamp=$(date +%Y%m%d-%H%M%S)

@@ -87,6 +87,7 @@ quick)
 all)
 	runs=(7.2:normal:all 6.12:normal:all 7.2:debug:all 6.12:debug:all
 		7.2:up:t05-kunit.sh,t10-pernet.sh,t20-counters.sh 6.12:up:t10-pernet.sh,t20-counters.sh
+		7.2:rt:t10-pernet.sh,t20-counters.sh,t40-torture.sh,t45-switch-torture.sh,t99-kmemleak.sh
 		7.2:normal:all:arm64)
 	checks=(7.2:normal 6.12:normal)
 	trace_kernels=(7.2 6.12)
@@ -225,9 +226,12 @@ for r in "${runs[@]}"; do
 	# two teardown rounds, only the tests whose code paths the checkers
 	# watch (RNETNS_CHECKERS_ONLY: the rest runs on the others), and one
 	# kmemleak scan after every file instead of one per file (t99; t50
-	# keeps its own, after the fault injection).
+	# keeps its own, after the fault injection). The rt kernel is the
+	# debug kernel with PREEMPT_RT: the same.
 	extra=() opts=()
-	[ "$v" = debug ] && extra=(RNETNS_HOOKS_FUZZ=12 RNETNS_FUZZ_SECONDS=15 RNETNS_KMEMLEAK_ONCE=1 RNETNS_TEARDOWN_ROUNDS=2 RNETNS_CHECKERS_ONLY=1) opts=(--timeout 3000)
+	case $v in
+	debug | rt) extra=(RNETNS_HOOKS_FUZZ=12 RNETNS_FUZZ_SECONDS=15 RNETNS_KMEMLEAK_ONCE=1 RNETNS_TEARDOWN_ROUNDS=2 RNETNS_CHECKERS_ONLY=1) opts=(--timeout 3000) ;;
+	esac
 	# shellcheck disable=SC2086
 	# arm64 under TCG: emulated on emulated, slower than x86_64's guests.
 	[ "$a" = x86_64 ] || opts=(--timeout 5400)
