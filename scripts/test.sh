@@ -30,7 +30,7 @@
 # of the default run; `RNETNS_KERNEL=7.2 scripts/bench.sh --smoke --variant
 # debug` runs it there); its host checks use the normal kernels.
 #
-# Usage: scripts/test.sh [--quick | --all] [--kernel K] [--arch A] [TEST-FILE...]
+# Usage: scripts/test.sh [--quick | --all] [--kernel K] [--variant V] [--arch A] [TEST-FILE...]
 #   --quick     the normal kernels only (7.2, 6.12: every test and the
 #               tracing tests; no debug, up, debian, hang check or benchmark)
 #   --all       the full matrix
@@ -38,6 +38,9 @@
 #               a Debian-kernel run: debian (7.2.13+deb14-amd64), debian-rt
 #               (7.2.13+deb14-rt-amd64, PREEMPT_RT) or debian-cloud
 #               (7.2.13+deb14-cloud-amd64), whatever the matrix
+#   --variant V only the guest runs of kernel variant V of the chosen matrix
+#               (no host checks, hang check, tracing, Debian lane or
+#               benchmark): `--all --variant rt` is the rt kernel's run
 #   --arch A    x86_64 (the default) or arm64: with arm64, the 7.2 arm64
 #               normal kernel under qemu-system-aarch64 (TCG) with an arm64
 #               Debian root (scripts/arm64-root.sh), every test but the
@@ -49,7 +52,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$RNETNS_TOP"
 
-mode=default only= arch=$RNETNS_ARCH
+mode=default only= arch=$RNETNS_ARCH variant_only=
 # The runs name their architecture (a run's fourth field, the arm64 tree's
 # own variable): everything else is x86_64's.
 export RNETNS_ARCH=x86_64
@@ -59,6 +62,7 @@ while [ $# -gt 0 ]; do
 	--all) mode=all ;;
 	--arch) rnetns_check_arch "$2"; arch=$2; shift ;;
 	--kernel) case $2 in debian | debian-rt | debian-cloud) ;; *) rnetns_check_kernel "$2" ;; esac; only=$2; shift ;;
+	--variant) variant_only=$2; shift ;;
 	-h | --help) sed -n '2,/^source/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "test.sh: unknown option '$1' (see the header of scripts/test.sh)" ;;
 	*) break ;;
@@ -110,6 +114,15 @@ if [ -n "$only" ]; then
 	[ "${hang%%:*}" = "$only" ] || hang=
 	case $only in debian*) debian=$only ;; *) debian= ;; esac
 fi
+if [ -n "$variant_only" ]; then
+	keep_runs=()
+	for r in "${runs[@]}"; do
+		IFS=: read -r _ v _ <<<"$r"
+		[ "$v" = "$variant_only" ] && keep_runs+=("$r")
+	done
+	runs=("${keep_runs[@]}") checks=() trace_kernels=()
+	smoke= hang= debian= arm64=
+fi
 # Only named test files: no hang check and no benchmark.
 [ $# -eq 0 ] || { smoke= hang=; }
 
@@ -130,7 +143,7 @@ for k in "${trace_kernels[@]}"; do want "$k:normal"; done
 [ -z "$smoke" ] || want "$smoke"
 [ -z "$hang" ] || want "$hang"
 for d in $debian; do want "$d"; done
-[ ${#wanted[@]} -gt 0 ] || die "test.sh: nothing to run for --kernel $only in this matrix"
+[ ${#wanted[@]} -gt 0 ] || die "test.sh: nothing to run for${only:+ --kernel $only}${variant_only:+ --variant $variant_only} in this matrix"
 "$RNETNS_TOP/scripts/setup.sh" "${wanted[@]}"
 
 results=$(mktemp -d /tmp/rnetns-test.XXXXXX)
