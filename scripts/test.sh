@@ -22,7 +22,11 @@
 #   7.2 arm64 prep  the same for arm64 (a cross-built `make modules_prepare`
 #                   tree, ARCH=arm64 LLVM=1), beside the guests
 # --all adds the 7.2 and 6.12 normal kernels (every test; the tracing tests
-# on each), 6.12 debug, 7.2 and 6.12 up, Debian's other two 7.2 flavours
+# on each), 6.12 debug, 7.2 and 6.12 up, the 7.2 rt kernel (the debug
+# kernel with PREEMPT_RT: t10, t20, t40, t45 and t99 under lockdep,
+# DEBUG_ATOMIC_SLEEP and KASAN; its build took 26 min and its guest 16 min
+# on a loaded 2-core machine, last result 23 passed, 0 failed, 24 skipped,
+# kernel log clean), Debian's other two 7.2 flavours
 # (debian-rt: PREEMPT_RT; debian-cloud), the 7.2 arm64 normal kernel under
 # qemu-system-aarch64 (every test but the tracing ones, with its host
 # checks), and the benchmark's smoke run on
