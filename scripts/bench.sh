@@ -86,8 +86,8 @@ if [ "$arm64" = 1 ]; then
 fi
 : "${variant:=bench}"
 case $variant in
-normal | debug | up | bench) ;;
-*) die "bench.sh: unknown kernel variant '$variant' (bench, normal, debug or up)" ;;
+normal | debug | rt | up | bench) ;;
+*) die "bench.sh: unknown kernel variant '$variant' (bench, normal, debug, rt or up)" ;;
 esac
 
 stamp=$(date +%Y%m%d-%H%M%S)

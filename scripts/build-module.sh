@@ -5,7 +5,7 @@
 # clone's own path (which may hold spaces, which Kbuild cannot take) never
 # reaches Kbuild.
 # Usage: scripts/build-module.sh [VARIANT [MODULE]]
-#   VARIANT  normal (default), debug, up, bench or prep (compile only)
+#   VARIANT  normal (default), debug, rt, up, bench or prep (compile only)
 #   MODULE   rnetns (default), a benchmark module (ctwin, hookbench) or the
 #            test-only hang (tests/hang, for tests/hang-check.sh)
 source "$(dirname "$0")/lib.sh"

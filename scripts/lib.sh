@@ -120,10 +120,25 @@ rnetns_src_dir() {
 	echo "$RNETNS_CACHE/src/linux-$k-$(rnetns_kpkg_version "$k")"
 }
 
+# The kernels with an rt variant: those where PREEMPT_RT is an option of its
+# own beside the preemption model (7.2: rt.config keeps debug.config's full
+# preemption, CONFIG_PREEMPT=y, as Debian's rt flavour does). In 6.12
+# PREEMPT_RT is still a member of the model choice, which CONFIG_PREEMPT=y
+# would take over.
+RNETNS_RT_KERNELS=(7.2)
+rnetns_has_rt() {
+	local k
+	for k in "${RNETNS_RT_KERNELS[@]}"; do [ "$1" = "$k" ] && return 0; done
+	return 1
+}
+
 # Config fragments of a variant, in the order they are applied (a later line
 # for the same option wins):
 #   normal  tinyconfig + rnetns.config (+ kernel-<version>.config if any)
 #   debug   normal + debug.config (KASAN, kmemleak, lockdep, fault injection)
+#   rt      debug + rt.config (PREEMPT_RT: the debug variant's checkers on a
+#           real-time kernel, where softirqs and hooks are preemptible;
+#           the kernels of RNETNS_RT_KERNELS only)
 #   up      normal + up.config (CONFIG_SMP=n)
 #   bench   normal + bench.config (BPF, BTF: the benchmark's eBPF peer)
 #   prep    the normal config, prepared for module builds only
@@ -140,7 +155,10 @@ rnetns_fragments() {
 	case $variant in
 	normal | prep) ;;
 	debug | up | bench) echo "$RNETNS_TOP/scripts/config/$variant.config" ;;
-	*) die "unknown kernel variant '$variant': normal, debug, up, bench or prep" ;;
+	rt)
+		rnetns_has_rt "$k" || die "the rt variant is for Linux ${RNETNS_RT_KERNELS[*]} only (see RNETNS_RT_KERNELS)"
+		printf '%s\n' "$RNETNS_TOP/scripts/config/debug.config" "$RNETNS_TOP/scripts/config/rt.config" ;;
+	*) die "unknown kernel variant '$variant': normal, debug, rt, up, bench or prep" ;;
 	esac
 	[ "$variant" != up ] || [ "$RNETNS_ARCH" = x86_64 ] ||
 		die "the up variant is x86_64's only ($RNETNS_ARCH kernels are always SMP)"

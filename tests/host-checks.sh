@@ -245,12 +245,14 @@ t_kernel_configs() {
 	# scripts/bench.sh stopped before building anything. The trees of
 	# this run were configured and checked so already (prep is normal's
 	# config); the rest, one kernel's at a time (about 25 s each, one core).
-	local k v d rc=0 pids names i seen=0 built
+	local k v d rc=0 pids names i seen=0 built variants
 	for k in "${RNETNS_KERNELS[@]}"; do
 		[ -f "$(rnetns_src_dir "$k")/.rnetns-extracted" ] || { echo "$k: no source (not set up)"; continue; }
 		seen=1 pids=() names=() built=${VARIANT[$k]:-}
 		[ "$built" != prep ] || built=normal
-		for v in normal debug up bench; do
+		variants=(normal debug up bench)
+		! rnetns_has_rt "$k" || variants+=(rt)
+		for v in "${variants[@]}"; do
 			[ "$v" != "$built" ] || { echo "$k $v: configured for this run's build"; continue; }
 			d=$(mktemp -d)
 			RNETNS_KERNEL=$k scripts/build-kernel.sh --configure-only "$d" "$v" >"$d/out" 2>&1 &
@@ -305,7 +307,7 @@ t_polled_conditions() {
 	[ -z "$bad" ] || fail "conditions expanded once, use wait_for: $bad"
 }
 
-configs_test() { run_test "every kernel variant's config fragments survive Kconfig (normal, debug, up, bench)" t_kernel_configs; }
+configs_test() { run_test "every kernel variant's config fragments survive Kconfig (normal, debug, up, bench; rt on ${RNETNS_RT_KERNELS[*]})" t_kernel_configs; }
 if [ "$PART" = configs ]; then
 	ktap_plan 1
 	configs_test
