@@ -10,9 +10,8 @@
 #
 # The default run fits CI's 90 minutes from nothing on a slow machine (one
 # whose 7.2 tinyconfig kernel build takes 650 s; README, "The test
-# command"): it builds one test kernel first and prepares two trees for
-# the host checks, then boots three kernels, the third built beside the
-# guests.
+# command"): it builds one test kernel, prepares two trees and boots two
+# kernels.
 #   7.2 debug       every test (KASAN, kmemleak, lockdep, hang detection,
 #                   fault injection, KUnit) and the hang report check
 #   debian          Debian's own 7.2 kernel, unmodified (no kernel build),
@@ -20,9 +19,6 @@
 #                   features allow, tracing included (scripts/debian-test.sh)
 #   6.12 prep       host checks: the module compiles, lints and documents
 #                   against 6.12 (a `make modules_prepare` tree)
-#   6.12 normal     that tree built on beside the guests, at a lower
-#                   priority, and booted: the netlink family and the rnetns
-#                   command (t70, t75) on 6.12
 #   7.2 arm64 prep  the same for arm64 (a cross-built `make modules_prepare`
 #                   tree, ARCH=arm64 LLVM=1), beside the guests
 # --all adds the 7.2 and 6.12 normal kernels (every test; the tracing tests
@@ -54,13 +50,19 @@
 #               Debian root (scripts/arm64-root.sh), every test (the
 #               tracing ones in a guest of their own, one vCPU), and the
 #               host checks against that tree
+#   --boot-6.12 the default run plus the 6.12 normal kernel, booted for
+#               t70 and t75 (the netlink family and the rnetns command):
+#               its tree is the prep tree of the host checks built on in
+#               place, beside the guests at a lower priority. Out of the
+#               default run: it adds about 10 minutes on a slow machine
+#               (README, "The test command")
 #   TEST-FILE   run only these tests/t*.sh files (default: all; no hang
 #               check and no benchmark then)
 # Env: RNETNS_QEMU_ARGS  extra options for qemu/run (for example --smp 4)
 source "$(dirname "$0")/lib.sh"
 cd "$RNETNS_TOP"
 
-mode=default only= arch=$RNETNS_ARCH variant_only=
+mode=default only= arch=$RNETNS_ARCH variant_only= boot612=
 # The runs name their architecture (a run's fourth field, the arm64 tree's
 # own variable): everything else is x86_64's.
 export RNETNS_ARCH=x86_64
@@ -71,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--arch) rnetns_check_arch "$2"; arch=$2; shift ;;
 	--kernel) case $2 in debian | debian-rt | debian-cloud) ;; *) rnetns_check_kernel "$2" ;; esac; only=$2; shift ;;
 	--variant) variant_only=$2; shift ;;
+	--boot-6.12) boot612=1 ;;
 	-h | --help) sed -n '2,/^source/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "test.sh: unknown option '$1' (see the header of scripts/test.sh)" ;;
 	*) break ;;
@@ -93,7 +96,7 @@ default)
 	checks=(7.2:debug 6.12:prep)
 	trace_kernels=()
 	smoke= hang=7.2:debug debian=debian arm64=7.2:prep
-	beside=6.12:normal:t70-netlink.sh,t75-cli.sh ;;
+	[ -z "$boot612" ] || beside=6.12:normal:t70-netlink.sh,t75-cli.sh ;;
 quick)
 	runs=(7.2:normal:all 6.12:normal:all)
 	checks=(7.2:normal 6.12:normal)
