@@ -34,7 +34,7 @@
 # of the default run; `RNETNS_KERNEL=7.2 scripts/bench.sh --smoke --variant
 # debug` runs it there); its host checks use the normal kernels.
 #
-# Usage: scripts/test.sh [--quick | --all] [--kernel K] [--variant V] [--arch A] [TEST-FILE...]
+# Usage: scripts/test.sh [--quick | --all] [--kernel K] [--variant V] [--arch A] [--boot-6.12] [TEST-FILE...]
 #   --quick     the normal kernels only (7.2, 6.12: every test and the
 #               tracing tests; no debug, up, debian, hang check or benchmark)
 #   --all       the full matrix
