@@ -23,8 +23,7 @@ kdir=$(rnetns_kdir "$variant")
 
 # .rnetns-built: the whole kernel is built; .rnetns-prepared: only
 # `make modules_prepare` ran (a prep tree; the normal variant's directory).
-if [ -z "$configure_only" ] && { [ -f "$kdir/.rnetns-built" ] ||
-	{ [ "$variant" = prep ] && [ -f "$kdir/.rnetns-prepared" ]; }; }; then
+if [ -z "$configure_only" ] && rnetns_kernel_ready "$variant" "$kdir"; then
 	log "kernel ($variant) cached: $kdir"
 	echo "$kdir"
 	exit 0

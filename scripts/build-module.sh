@@ -17,7 +17,7 @@ hang) sub=tests/hang ko=rnetns_hang.ko ;;
 *) die "build-module.sh: unknown module '$module' (rnetns, ctwin, hookbench or hang)" ;;
 esac
 kdir=$(rnetns_kdir "$variant")
-[ -f "$kdir/.rnetns-built" ] || { [ "$variant" = prep ] && [ -f "$kdir/.rnetns-prepared" ]; } || die "no $RNETNS_KERNEL $variant kernel at $kdir: run scripts/setup.sh $RNETNS_KERNEL:$variant"
+rnetns_kernel_ready "$variant" "$kdir" || die "no $RNETNS_KERNEL $variant kernel at $kdir: run scripts/setup.sh $RNETNS_KERNEL:$variant"
 dir=$RNETNS_CACHE/build/$(rnetns_kname "$variant")
 mkdir -p "$dir"
 # Build products stay (they are excluded by .gitignore, so rsync neither

@@ -198,6 +198,13 @@ rnetns_kdir() {
 	echo "$RNETNS_CACHE/kernel/$(rnetns_kname "$variant" "$k")-$key"
 }
 
+# rnetns_kernel_ready VARIANT KDIR: whether KDIR holds what variant VARIANT
+# needs: the whole kernel built (.rnetns-built), or for a prep tree at
+# least `make modules_prepare` (.rnetns-prepared).
+rnetns_kernel_ready() {
+	[ -f "$2/.rnetns-built" ] || { [ "$1" = prep ] && [ -f "$2/.rnetns-prepared" ]; }
+}
+
 # rnetns_copy_sources DEST [RSYNC-OPTION...]: copy the repository's sources
 # (no build products, results or .git) into DEST with `rsync -rlpD` and the
 # options given.
