@@ -13,8 +13,8 @@ use crate::{
         net::Net,
         netfilter::{point, HookOps, HookSet, HookStatus, NetHooks, Observe, SkBuff},
         percpu::Totals,
-        pernet::{self, Operations, PreExit},
-        proc::{seq_print, NetFile, NetShow, ProcFile, SeqFile, WriteContext},
+        pernet::{self, Operations, PreExit, StateFile, WithFile, WithHooks},
+        proc::{seq_print, ProcFile, SeqFile, WriteContext},
         time, trace,
     },
     lifecycle::{Live, LIFECYCLE},
@@ -65,7 +65,7 @@ impl Operations for NetState {
 
     /// The hooks, then the proc file: counting starts before the file can
     /// be opened.
-    type Attached = (NetHooks<Self>, NetFile<Self>);
+    type Attached = (NetHooks<Self>, StateFile<Self>);
 
     fn init(net: &Net) -> impl PinInit<Self, Error> + '_ {
         try_pin_init!(Self {
@@ -115,6 +115,13 @@ impl Operations for NetState {
 impl Observe for NetState {
     const HOOK_OPS: &'static HookOps<Self> = &HOOK_OPS;
 
+    #[inline(always)]
+    fn observe(&self, index: usize, skb: &SkBuff) {
+        self.counters.count(index, skb);
+    }
+}
+
+impl WithHooks for NetState {
     /// The `hooks` module parameter (read-only once loaded); a write of
     /// `hooks=` changes what is counted afterwards.
     fn hook_set(&self) -> HookSet {
@@ -132,14 +139,9 @@ impl Observe for NetState {
             Hooks(status.registered())
         );
     }
-
-    #[inline(always)]
-    fn observe(&self, index: usize, skb: &SkBuff) {
-        self.counters.count(index, skb);
-    }
 }
 
-impl NetShow for NetState {
+impl WithFile for NetState {
     const FILE: ProcFile = ProcFile {
         name: c_str!("rnetns"),
         mode: 0o644,

@@ -237,6 +237,18 @@ t_spec() {
 		netlink/rnetns.yaml src/netlink.rs
 }
 
+t_upstream_series() {
+	# The kernel crate series (scripts/upstream-series.sh): written from
+	# src/ext by the mechanical step alone, it applies to 7.2 with git am,
+	# its files are that step's output of the module's, and checkpatch
+	# --strict has nothing to say. (Building it is --build, out of here.)
+	local out
+	out=$(mktemp -d)
+	RNETNS_TICK=3600 scripts/upstream-series.sh --check "$out" >"$LOGS/upstream-series.log" 2>&1 ||
+		{ tail -n 30 "$LOGS/upstream-series.log"; rm -rf "$out"; return 1; }
+	rm -rf "$out"
+}
+
 t_kernel_configs() {
 	# Every variant's fragments configure each kernel without Kconfig
 	# dropping one of their options (what build-kernel.sh checks before a
@@ -336,7 +348,7 @@ if [ "$PART" = arch ]; then
 fi
 nconfigs=1
 [ "$PART" = all ] || nconfigs=0
-ktap_plan $((12 + nconfigs + 3 * ${#KERNELS[@]} + nprep))
+ktap_plan $((13 + nconfigs + 3 * ${#KERNELS[@]} + nprep))
 run_test "rustfmt: no diff" t_rustfmt
 run_test "benchmark tools (bench/tool, bench/insncount): rustfmt and clippy -D warnings clean (the tool for aarch64 too)" t_bench_tools
 run_test "the rnetns command (cli/): rustfmt, clippy -D warnings and cargo test clean" t_cli
@@ -348,6 +360,7 @@ run_test "every unsafe block has // SAFETY:, every unsafe fn # Safety" t_safety_
 run_test "netlink/rnetns.yaml: valid against the kernel's genetlink schema, documented, its ids those of src/netlink.rs" t_spec
 [ "$PART" = rest ] || configs_test
 run_test "C files are one-line wrappers (helpers, entry points, trace events)" t_c_helpers_are_wrappers
+run_test "the kernel crate series: the module's layer through the mechanical step only; applies to 7.2; checkpatch --strict clean" t_upstream_series
 run_test "make install puts rnetns.ko in the module tree and runs depmod" t_install
 run_test "polled test conditions are re-evaluated (wait_for, not wait_until)" t_polled_conditions
 run_test ".gitignore covers every build product" t_gitignore

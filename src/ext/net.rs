@@ -3,6 +3,20 @@
 //! Network namespaces (`struct net`).
 //!
 //! C header: [`include/net/net_namespace.h`](srctree/include/net/net_namespace.h)
+//!
+//! # Examples
+//!
+//! ```
+//! use kernel::net::namespace::{Net, NetRef};
+//!
+//! let init = Net::init_net();
+//! assert!(init.is_init_net());
+//! assert_ne!(init.inum(), 0);
+//! // A counted reference holds the namespace, and derefs to it.
+//! let held = NetRef::get(init).expect("init_net never dies");
+//! assert_eq!(held.cookie(), init.cookie());
+//! assert!(held.is_init_net());
+//! ```
 
 use super::bindings;
 use core::{
@@ -20,8 +34,8 @@ static NET_GEN_OFFSET: AtomicUsize = AtomicUsize::new(0);
 /// A network namespace.
 ///
 /// Wraps the C `struct net`. Code outside the abstraction layer only sees it
-/// by reference, handed out by the callbacks of [`super::pernet`],
-/// [`super::netfilter`] and [`super::proc`].
+/// by reference, handed out by the callbacks of the `pernet`, `netfilter`
+/// and `proc` abstractions.
 ///
 /// # Invariants
 ///

@@ -1,43 +1,60 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Netfilter hooks that observe packets without changing them, registered
-//! in each network namespace by per-namespace state.
+//! per network namespace.
 //!
 //! One static set of `nf_hook_ops` ([`HookOps`]) serves every namespace, as
 //! conntrack's does: netfilter keeps only a pointer to each op per namespace,
-//! and the hook finds the namespace's state through `net_generic` (the
-//! `net_generic` id of the state's [`pernet::Registration`]). A namespace's
-//! state registers the ops it wants with a [`NetHooks`] attachment.
+//! and the hook finds the data that observes the namespace's packets from
+//! the namespace ([`NetData`]), as C hooks find theirs with
+//! `net_generic()`. A [`NetHooks`] registers the ops of the hook points
+//! wanted in one namespace, changes them at run time, and unregisters them.
+//!
+//! How the data is kept is not this file's concern: per-namespace state in
+//! the namespace's `net_generic` slot (the `pernet` abstractions) implements
+//! [`NetData`] and attaches a [`NetHooks`] to each namespace's state.
 //!
 //! C header: [`include/linux/netfilter.h`](srctree/include/linux/netfilter.h)
 //!
 //! # Examples
 //!
-//! ```ignore
-//! static HOOK_OPS: HookOps<MyNet> = HookOps::new();
+//! ```
+//! use kernel::net::{
+//!     namespace::Net,
+//!     netfilter::{HookOps, NetData, Observe, SkBuff},
+//! };
+//! use core::sync::atomic::{AtomicU64, Ordering};
 //!
-//! impl Observe for MyNet {
+//! struct Counter {
+//!     packets: AtomicU64,
+//! }
+//!
+//! static HOOK_OPS: HookOps<Counter> = HookOps::new();
+//!
+//! impl Observe for Counter {
 //!     const HOOK_OPS: &'static HookOps<Self> = &HOOK_OPS;
-//!     fn hook_set(&self) -> HookSet {
-//!         HookSet::ALL
-//!     }
-//!     fn observe(&self, index: usize, skb: &SkBuff) {
-//!         self.count(index, skb.len());
+//!     fn observe(&self, _index: usize, _skb: &SkBuff) {
+//!         self.packets.fetch_add(1, Ordering::Relaxed);
 //!     }
 //! }
 //!
-//! impl pernet::Operations for MyNet {
-//!     type Attached = NetHooks<Self>;
-//!     // ...
+//! // The data of the hooks, found from the namespace: this one has one
+//! // counter for all namespaces (per-namespace state implements `NetData`
+//! // through `pernet`).
+//! static COUNTER: Counter = Counter {
+//!     packets: AtomicU64::new(0),
+//! };
+//!
+//! // SAFETY: `COUNTER` is static.
+//! unsafe impl NetData for Counter {
+//!     unsafe fn from_net_rcu(_net: &Net) -> &Self {
+//!         &COUNTER
+//!     }
 //! }
 //! ```
 
-use super::{
-    bindings,
-    net::Net,
-    pernet::{self, Attachment, PreExit},
-};
-use core::{ffi::c_void, marker::PhantomData, pin::Pin, ptr::NonNull};
+use super::{bindings, net::Net};
+use core::{ffi::c_void, marker::PhantomData, ptr::NonNull};
 use kernel::{error::to_result, new_mutex, prelude::*, sync::Mutex, types::Opaque};
 
 /// A protocol family with netfilter hooks.
@@ -113,6 +130,20 @@ pub(crate) const fn point(i: usize) -> (Family, HookPoint) {
 }
 
 /// A set of (family, hook point) pairs, by index (see [`point`]).
+///
+/// # Examples
+///
+/// ```
+/// use kernel::net::netfilter::{Family, HookPoint, HookSet};
+///
+/// let input = HookSet::of(Family::Ipv4, HookPoint::LocalIn)
+///     | HookSet::of(Family::Ipv6, HookPoint::LocalIn);
+/// assert!(input.contains(HookSet::index(Family::Ipv6, HookPoint::LocalIn)));
+/// assert!(!input.contains(HookSet::index(Family::Ipv4, HookPoint::Forward)));
+/// assert_eq!(input.iter().count(), 2);
+/// assert_eq!(HookSet::ALL.without(input).iter().count(), 8);
+/// assert_eq!(HookSet::from_bits(u32::MAX), HookSet::ALL);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct HookSet(u32);
 
@@ -197,26 +228,34 @@ impl SkBuff {
     }
 }
 
-/// Per-namespace state that observes the packets crossing the hook points
-/// it selects in its namespace.
-pub(crate) trait Observe: pernet::Operations {
+/// Data that the hooks find from the namespace a packet crosses, as C hooks
+/// find theirs with `net_generic()`.
+///
+/// # Safety
+///
+/// [`NetData::from_net_rcu`] must return the data of `net` whenever its
+/// contract holds: the data that whoever made a [`NetHooks<Self>`] in `net`
+/// keeps alive for it (the contract of [`NetHooks::new`]).
+pub(crate) unsafe trait NetData: Sync + Sized + 'static {
+    /// The data of `net`, on the packet path.
+    ///
+    /// # Safety
+    ///
+    /// The caller must be in an RCU read-side critical section, in a hook
+    /// that a [`NetHooks<Self>`] registered in `net`, no later than one
+    /// grace period after it was unregistered.
+    unsafe fn from_net_rcu(net: &Net) -> &Self;
+}
+
+/// Data that observes the packets crossing the hook points a [`NetHooks`]
+/// registers in its namespace.
+pub(crate) trait Observe: NetData {
     /// The hook ops of this type. Any `HookOps<Self>` does: they are all
     /// alike.
     const HOOK_OPS: &'static HookOps<Self>;
 
-    /// The hook points to register in the state's namespace when the state
-    /// is attached; [`NetHooks::set`] changes them afterwards.
-    fn hook_set(&self) -> HookSet;
-
-    /// Called once when the state is attached if netfilter refused some of
-    /// the hook points of [`Observe::hook_set`] (`status` says which, and
-    /// why): the state is attached all the same, with the others
-    /// registered, and [`NetHooks::set`] retries the refused ones. May
-    /// sleep; the default does nothing.
-    fn refused(&self, _net: &Net, _status: &HookStatus) {}
-
     /// Looks at one packet crossing the hook point of index `index` (see
-    /// [`point`]) in this state's namespace.
+    /// [`point`]) in this data's namespace.
     ///
     /// Runs on the packet path, in any context (process with BH enabled or
     /// disabled, softirq), under `rcu_read_lock()`: it must not sleep and
@@ -230,19 +269,19 @@ pub(crate) trait Observe: pernet::Operations {
 /// # Safety
 ///
 /// Only for netfilter, as the hook of the ops of a [`HookOps<T>`],
-/// registered by a [`NetHooks<T>`].
+/// registered by a [`NetHooks<T>`], whose maker keeps the data of the
+/// namespace alive for it.
 unsafe extern "C" fn hook<T: Observe>(
     priv_: *mut c_void,
     skb: *mut bindings::sk_buff,
     state: *const bindings::nf_hook_state,
 ) -> u32 {
-    // A `NetHooks<T>` registered the hook in the state's namespace, after
-    // publishing the `net_generic` layout.
-    // SAFETY: netfilter passes a valid state whose namespace (alive for the
-    // call) is that one, under the RCU read lock, and a packet it owns.
+    // SAFETY: netfilter passes a valid hook state whose namespace (alive
+    // for the call) is the one a `NetHooks<T>` registered the hook in,
+    // under the RCU read lock, and a packet it owns.
     unsafe {
         let net = Net::from_raw((*state).net);
-        pernet::Registration::<T>::state_rcu(net).observe(priv_ as usize, &*skb.cast::<SkBuff>());
+        T::from_net_rcu(net).observe(priv_ as usize, &*skb.cast::<SkBuff>());
     }
     bindings::NF_ACCEPT
 }
@@ -336,40 +375,38 @@ impl HookStatus {
     }
 
     /// The first error of [`HookStatus::refused`], if any.
-    fn first_error(&self) -> Option<Error> {
+    pub(crate) fn first_error(&self) -> Option<Error> {
         self.refused.iter().find_map(|e| *e)
     }
 }
 
-/// The hooks of a namespace's state, registered in its namespace: an
-/// [`Attachment`] of [`pernet`] state that implements [`Observe`].
+/// The hooks of one namespace: the ops of [`Observe`] data registered in
+/// its namespace, for the hook points it selects.
 ///
-/// The state's [`Observe::hook_set`] is registered when the state is
-/// attached, one hook point at a time: a hook point that netfilter refuses
-/// (its table in the namespace is full: `E2BIG`; it is out of memory) is
-/// left out and recorded as refused ([`NetHooks::status`]), the state
-/// attaches with the others and is told once ([`Observe::refused`]), so
-/// that no namespace can make another's set-up (or the module's load) fail.
-/// [`NetHooks::set`] changes what is registered at run time (from a proc
-/// file's `write`, through [`pernet::Registration::attached_of`]), and
-/// tries the refused hook points again; `pre_exit` unregisters everything
-/// and closes the switch, so that nothing can be registered again (the
-/// netns core waits for a grace period before the state goes); dropping
-/// hooks still registered unregisters them and waits for a grace period
-/// itself.
+/// [`NetHooks::new`] registers the hook points asked for one at a time: a
+/// hook point that netfilter refuses (its table in the namespace is full:
+/// `E2BIG`; it is out of memory) is left out and recorded as refused
+/// ([`NetHooks::status`]), and the others are registered all the same, so
+/// that no namespace can make another's set-up fail. [`NetHooks::set`]
+/// changes what is registered at run time and tries the refused hook
+/// points again; [`NetHooks::close`] unregisters everything without
+/// waiting and refuses any later `set` (for a namespace's `pre_exit`, after
+/// which the netns core waits for a grace period); dropping hooks still
+/// registered unregisters them and waits for a grace period itself.
 ///
 /// # Locking
 ///
-/// One mutex per namespace serialises `set`, `detach` and the drop; it is
-/// taken before netfilter's own hook mutex, never under it. The packet path
-/// takes no lock: a packet inside a hook being unregistered finishes with
-/// the state, which outlives the hook by a grace period.
+/// One mutex per namespace serialises `set`, `status`, `close` and the
+/// drop; it is taken before netfilter's own hook mutex, never under it. The
+/// packet path takes no lock: a packet inside a hook being unregistered
+/// finishes with the data, which outlives the hook by a grace period (the
+/// contract of [`NetHooks::new`]).
 ///
 /// # Invariants
 ///
-/// `net` is the namespace whose state owns the attachment, alive while it
-/// exists. The ops in `registered.status.registered` are registered in
-/// `net`, and none other; while `registered.open` is clear, none is.
+/// `net` is the namespace the hooks were made for, alive while they exist.
+/// The ops in `registered.status.registered` are registered in `net`, and
+/// none other; while `registered.open` is clear, none is.
 pub(crate) struct NetHooks<T: Observe> {
     /// The namespace.
     net: NonNull<bindings::net>,
@@ -383,7 +420,7 @@ pub(crate) struct NetHooks<T: Observe> {
 struct Registered {
     /// The ops registered and the hook points refused.
     status: HookStatus,
-    /// Whether ops may be registered: from `attach` until `detach`.
+    /// Whether ops may be registered: from `new` until `close`.
     open: bool,
 }
 
@@ -418,12 +455,12 @@ impl<T: Observe> NetHooks<T> {
     ///
     /// # Safety
     ///
-    /// No op of `add` may be registered in `net`; the state of `net` must
-    /// stay initialised until a grace period after the ops are unregistered.
+    /// No op of `add` may be registered in `net`; the data of `net` must
+    /// stay valid until a grace period after the ops are unregistered.
     unsafe fn register(net: NonNull<bindings::net>, add: HookSet) -> HookStatus {
         let mut status = HookStatus::EMPTY;
         for (i, _, _) in add.iter() {
-            // SAFETY: the ops are static; the state outlives them (caller's
+            // SAFETY: the ops are static; the data outlives them (caller's
             // contract), so the hook may run from now on.
             let r = to_result(unsafe {
                 bindings::nf_register_net_hook(net.as_ptr(), T::HOOK_OPS.op(i))
@@ -435,6 +472,42 @@ impl<T: Observe> NetHooks<T> {
             }
         }
         status
+    }
+
+    /// Registers the ops of `want` in `net`, one hook point at a time; the
+    /// hook points netfilter refuses are recorded as such
+    /// ([`NetHooks::status`]) and left out. Fails only before it registers
+    /// anything (out of memory). Charged to the memory cgroup of the
+    /// caller, as a namespace's other memory is. Sleeps.
+    ///
+    /// # Safety
+    ///
+    /// `net` must outlive the hooks, and `T::from_net_rcu(net)` must give
+    /// data that stays valid from now until one grace period after
+    /// [`NetHooks::close`] is called, or until the hooks are dropped.
+    pub(crate) unsafe fn new(net: &Net, want: HookSet) -> Result<Self> {
+        let raw = NonNull::new(net.as_raw()).ok_or(EINVAL)?;
+        let registered = KBox::pin_init(
+            new_mutex!(
+                Registered {
+                    status: HookStatus::EMPTY,
+                    open: true,
+                },
+                "rnetns_hooks"
+            ),
+            GFP_KERNEL_ACCOUNT,
+        )?;
+        // SAFETY: nothing is registered yet; the data of `net` outlives the
+        // hooks by a grace period (caller's contract).
+        let status = unsafe { Self::register(raw, want) };
+        // INVARIANT: what `register` registered is recorded at once, in
+        // `net`, which outlives the hooks (caller's contract).
+        registered.lock().status = status;
+        Ok(Self {
+            net: raw,
+            registered,
+            _t: PhantomData,
+        })
     }
 
     /// Makes `want` the hook points observed, all or nothing: registers
@@ -452,16 +525,16 @@ impl<T: Observe> NetHooks<T> {
             return Err(ENODEV);
         }
         let had = reg.status.registered;
-        // The switch is open, so `detach` has not run: the state outlives
-        // the hooks by the grace period after `pre_exit`, or by `drop`'s.
+        // The switch is open, so `close` has not run: the data outlives the
+        // hooks by the grace period after `close`, or by `drop`'s.
         // SAFETY: `want` minus `had` holds no registered op (type
-        // invariant); the state outlives the hooks (above).
+        // invariant); the data outlives the hooks (above).
         let added = unsafe { Self::register(self.net, want.without(had)) };
         if let Some(e) = added.first_error() {
             // Packets that entered them meanwhile have been observed, as
             // with `nf_register_net_hooks`, which undoes the same way.
             // SAFETY: `register` registered these just now and they were
-            // never recorded; the state outlives them as above.
+            // never recorded; the data outlives them as above.
             unsafe { Self::unregister(self.net, added.registered) };
             return Err(e);
         }
@@ -481,59 +554,15 @@ impl<T: Observe> NetHooks<T> {
     pub(crate) fn status(&self) -> HookStatus {
         self.registered.lock().status
     }
-}
 
-// The hooks reach `T`'s state through `net_generic` only while registered
-// (and one grace period after). `detach` unregisters everything and closes
-// the switch, so nothing is registered after it; `attach` fails only before
-// it registers anything.
-// SAFETY: as above; `drop` unregisters what is still registered and waits
-// for a grace period.
-unsafe impl<T: Observe> Attachment<T> for NetHooks<T> {
-    /// # Safety
-    ///
-    /// As [`Attachment::attach`].
-    unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self> {
-        let raw = NonNull::new(net.as_raw()).ok_or(EINVAL)?;
-        // The hooks find the state through `net_generic`, at the offsets
-        // this publishes (or refuses, saying why): before any is registered.
-        Net::publish_generic_layout()?;
-        let want = state.hook_set();
-        // Charged to the memory cgroup of the task making the namespace,
-        // as the namespace's other memory is.
-        let registered = KBox::pin_init(
-            new_mutex!(
-                Registered {
-                    status: HookStatus::EMPTY,
-                    open: true,
-                },
-                "rnetns_hooks"
-            ),
-            GFP_KERNEL_ACCOUNT,
-        )?;
-        // SAFETY: nothing is registered yet; the state of `net` is
-        // initialised and stays so until this attachment is dropped
-        // (caller's contract), which waits for a grace period.
-        let status = unsafe { Self::register(raw, want) };
-        // INVARIANT: what `register` registered is recorded at once, in
-        // `net`, the owner's namespace.
-        registered.lock().status = status;
-        let hooks = Self {
-            net: raw,
-            registered,
-            _t: PhantomData,
-        };
-        if status.first_error().is_some() {
-            state.refused(net, &status);
-        }
-        Ok(hooks)
-    }
-
-    fn detach(&self, _net: &Net, _token: &PreExit) {
+    /// Unregisters every hook point, without waiting for packets inside
+    /// the hooks (the data outlives them by a grace period: the contract of
+    /// [`NetHooks::new`]), and refuses any later [`NetHooks::set`] with
+    /// `ENODEV`. Sleeps on the mutex and in netfilter.
+    pub(crate) fn close(&self) {
         let mut reg = self.registered.lock();
         // SAFETY: the registered ops are (type invariant) and are no longer
-        // recorded below; the core waits for a grace period after
-        // `pre_exit`.
+        // recorded below.
         unsafe { Self::unregister(self.net, reg.status.registered) };
         // INVARIANT: nothing registered, and nothing may be any more.
         reg.status = HookStatus::EMPTY;
@@ -547,7 +576,7 @@ impl<T: Observe> Drop for NetHooks<T> {
         let set = core::mem::replace(&mut reg.status, HookStatus::EMPTY).registered;
         reg.open = false;
         drop(reg);
-        // SAFETY: as in `detach`; here nobody waits for us, so wait.
+        // SAFETY: as in `close`; here nobody waits for us, so wait.
         if unsafe { Self::unregister(self.net, set) } {
             synchronize_rcu();
         }

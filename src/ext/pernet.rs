@@ -8,10 +8,11 @@
 //! (`net_generic(net, my_net_id)`).
 //!
 //! What the state hands to other kernel subsystems for the namespace (its
-//! netfilter hooks, its `/proc/net` file) is an [`Attachment`], made by the
-//! abstraction of that subsystem ([`super::netfilter::NetHooks`],
-//! [`super::proc::NetFile`]) and owned by the registration, so that nothing
-//! the kernel can still reach outlives the state it points to.
+//! netfilter hooks, its `/proc/net` file) is an [`Attachment`], owned by
+//! the registration, so that nothing the kernel can still reach outlives
+//! the state it points to. [`attach`] makes the hooks of
+//! [`super::netfilter`] and the files of [`super::proc`] attachments (those
+//! abstractions know nothing of this one).
 //!
 //! C header: [`include/net/net_namespace.h`](srctree/include/net/net_namespace.h)
 //!
@@ -34,13 +35,13 @@
 //! dropped (each waits for what it needs) before the state.
 //!
 //! Code that an attachment runs on the state's behalf from process context
-//! (a proc file's `show` and `write`) finds the state and its attachments
-//! through [`Registration::attached_of`], from the pointer the attachment
-//! handed to C ([`Registration::state_ptr`]). The attachments are there
-//! from the moment they are all made until the teardown begins: before,
-//! `attached_of` says `EAGAIN` (`init` is still running), and from
-//! `pre_exit` on `ENODEV`, so that every call refused because of the
-//! namespace's life cycle fails the same way at the same moment.
+//! (a proc file's `show` and `write`) is handed the state and its
+//! attachments ([`WithFile`]). The attachments are there from the moment
+//! they are all made until the teardown begins: before, such a call gets
+//! `EAGAIN` (`init` is still running), and from `pre_exit` on `ENODEV`, so
+//! that every call refused because of the namespace's life cycle fails the
+//! same way at the same moment; [`Registration::attached`] answers the same
+//! for a namespace held by a reference.
 //!
 //! # Locking
 //!
@@ -52,25 +53,46 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```
+//! use kernel::{
+//!     net::{
+//!         namespace::{Net, NetRef},
+//!         pernet::{self, Callbacks, Operations, Registration},
+//!     },
+//!     new_mutex,
+//!     sync::Mutex,
+//! };
+//!
 //! static ID: pernet::Id = pernet::Id::new();
+//! static CALLBACKS: Callbacks<MyNet> = Callbacks::DIRECT;
 //!
 //! #[pin_data]
 //! struct MyNet {
+//!     inum: u32,
 //!     #[pin]
 //!     lock: Mutex<u64>,
 //! }
 //!
-//! impl pernet::Operations for MyNet {
+//! impl Operations for MyNet {
 //!     const ID: &'static pernet::Id = &ID;
 //!     type Attached = ();
-//!     fn init(_net: &Net) -> impl PinInit<Self, Error> + '_ {
-//!         pin_init!(Self { lock <- new_mutex!(0) })
+//!     fn init(net: &Net) -> impl PinInit<Self, Error> + '_ {
+//!         try_pin_init!(Self {
+//!             inum: net.inum(),
+//!             lock <- new_mutex!(0),
+//!         })
 //!     }
 //! }
 //!
-//! // In the module's `init`; dropping it unregisters.
-//! let reg = pernet::Registration::<MyNet>::register(&CALLBACKS)?;
+//! // Sets up every namespace that exists; dropping it tears them down.
+//! let reg = Registration::register(&CALLBACKS)?;
+//! let init = NetRef::get(Net::init_net()).ok_or(ENODEV)?;
+//! let (state, _) = reg.attached(&init)?;
+//! assert_eq!(state.inum, init.inum());
+//! *state.lock.lock() += 1;
+//! // The id is taken while registered.
+//! assert_eq!(Registration::register(&CALLBACKS).err(), Some(EBUSY));
+//! # Ok::<(), Error>(())
 //! ```
 
 use super::{
@@ -87,6 +109,17 @@ use core::{
     sync::atomic::{AtomicBool, AtomicU8, Ordering},
 };
 use kernel::{error::to_result, prelude::*, types::Opaque};
+
+#[cfg(all(CONFIG_NETFILTER, CONFIG_PROC_FS))]
+pub(crate) mod attach;
+#[cfg(all(CONFIG_NETFILTER, CONFIG_PROC_FS))]
+pub(crate) use attach::{StateFile, WithFile, WithHooks};
+
+/// Nanoseconds of the monotonic clock, for the durations that
+/// [`Operations::init_done`] and [`Operations::exit_done`] are given.
+fn mono_ns() -> u64 {
+    time::mono_ns()
+}
 
 /// Proof that the code holding it runs in a `pre_exit` callback: the netns
 /// core waits for an RCU grace period before the matching `exit`, so what is
@@ -138,7 +171,8 @@ pub(crate) unsafe trait Attachment<T>: Sized + Send + Sync {
     /// Stops the calls this attachment makes into the state from process
     /// context, and waits for those in progress, in `exit` before any
     /// attachment is dropped: a proc file is removed. Afterwards no such
-    /// call holds a reference from [`Registration::attached_of`]. May sleep.
+    /// call holds a reference to the attachments (a [`StateFile`]'s `show`
+    /// and `write`). May sleep.
     /// Only `exit` can call it: nothing else has an [`Exit`].
     fn shutdown(&self, _token: &Exit) {}
 }
@@ -277,7 +311,7 @@ struct Slot<T: Operations> {
     /// Whether `value` is initialised.
     ready: AtomicBool,
     /// Whether the attachments' process-context callbacks may use
-    /// `attached` ([`ATTACHED`]), or why not ([`Registration::attached_of`]).
+    /// `attached` ([`ATTACHED`]), or why not ([`Registration::attached`]).
     phase: AtomicU8,
     /// What the state attached, dropped before the state.
     attached: UnsafeCell<Option<T::Attached>>,
@@ -285,9 +319,10 @@ struct Slot<T: Operations> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
-/// The pernet callbacks of one [`Operations`] type, made by
-/// [`pernet_callbacks!`]: C entry points with an ftrace location, each of
-/// which calls a Rust function that calls into [`Registration`].
+/// The pernet callbacks of one [`Operations`] type, each of which calls into
+/// [`Registration`]: [`Callbacks::DIRECT`], or C entry points with an ftrace
+/// location of their own that call Rust functions (as a module's
+/// `pernet_callbacks!` makes them).
 pub(crate) struct Callbacks<T> {
     /// Leads to [`Registration::init`].
     init: unsafe extern "C" fn(*mut bindings::net) -> i32,
@@ -319,8 +354,56 @@ impl<T: Operations> Callbacks<T> {
             _t: PhantomData,
         }
     }
+
+    /// The callbacks as Rust functions that the netns core calls directly
+    /// (they have no ftrace location of their own).
+    // upstream-drop-begin (the module's callbacks are pernet_callbacks!'s)
+    #[allow(dead_code)]
+    // upstream-drop-end
+    pub(crate) const DIRECT: Self = Self {
+        init: init_callback::<T>,
+        pre_exit: pre_exit_callback::<T>,
+        exit: exit_callback::<T>,
+        _t: PhantomData,
+    };
 }
 
+/// `pernet_operations.init` of [`Callbacks::DIRECT`]: sets up one namespace.
+///
+/// # Safety
+///
+/// Only for the netns core, as the `init` of operations registered by a
+/// [`Registration<T>`].
+unsafe extern "C" fn init_callback<T: Operations>(net: *mut bindings::net) -> i32 {
+    // SAFETY: called by the netns core as `init` (contract above).
+    unsafe { Registration::<T>::init(net) }
+}
+
+/// `pernet_operations.pre_exit` of [`Callbacks::DIRECT`]: first step of a
+/// namespace's teardown.
+///
+/// # Safety
+///
+/// Only for the netns core, as the `pre_exit` of operations registered by
+/// a [`Registration<T>`].
+unsafe extern "C" fn pre_exit_callback<T: Operations>(net: *mut bindings::net) {
+    // SAFETY: called by the netns core as `pre_exit` (contract above).
+    unsafe { Registration::<T>::pre_exit(net) }
+}
+
+/// `pernet_operations.exit` of [`Callbacks::DIRECT`]: last step of a
+/// namespace's teardown.
+///
+/// # Safety
+///
+/// Only for the netns core, as the `exit` of operations registered by a
+/// [`Registration<T>`].
+unsafe extern "C" fn exit_callback<T: Operations>(net: *mut bindings::net) {
+    // SAFETY: called by the netns core as `exit` (contract above).
+    unsafe { Registration::<T>::exit(net) }
+}
+
+// upstream-drop-begin (C entry points, for the module's ftrace frames)
 /// Defines the pernet callbacks of an [`Operations`] type and a `static`
 /// [`Callbacks`] of them.
 ///
@@ -407,6 +490,7 @@ macro_rules! pernet_callbacks {
     };
 }
 pub(crate) use pernet_callbacks;
+// upstream-drop-end
 
 /// A registration of [`Operations`] with the netns core
 /// (`register_pernet_subsys`), unregistered when dropped.
@@ -499,25 +583,6 @@ impl<T: Operations> Registration<T> {
         }
     }
 
-    /// A pointer to the state of `net` for C to keep, as the data of what
-    /// an attachment of the state makes (a proc entry's `data`), from which
-    /// [`Registration::attached_of`] finds the state and its attachments.
-    /// It is made from the pointer to the whole slot (which the netns core
-    /// allocated), so that `attached_of` may go back from it to the slot,
-    /// as `container_of!` does.
-    ///
-    /// # Safety
-    ///
-    /// Only from [`Attachment::attach`] of the state of `net` in `T`'s
-    /// registration (the slot of `net` is allocated for it).
-    pub(crate) unsafe fn state_ptr(net: &Net) -> *const T {
-        let slot = Self::slot(net);
-        // `value` is an `UnsafeCell<MaybeUninit<T>>`, laid out as a `T`.
-        // SAFETY: the slot is allocated (caller's contract), so its field is
-        // in bounds; no reference is made.
-        unsafe { core::ptr::addr_of!((*slot).value) }.cast::<T>()
-    }
-
     /// The state of a namespace held by a reference, and its attachments:
     /// `EAGAIN` while they are being made. While the registration is
     /// borrowed it cannot be unregistered, and while `net` is referenced
@@ -590,40 +655,6 @@ impl<T: Operations> Registration<T> {
         }
     }
 
-    /// The state at `state` and its attachments, from a process-context
-    /// callback that one of the attachments runs on the state's behalf (a
-    /// proc file's `show` or `write`). The attachments are `Err(EAGAIN)`
-    /// while they are being made (`init` runs) and `Err(ENODEV)` from the
-    /// moment the namespace's teardown begins (`pre_exit`) on.
-    ///
-    /// # Safety
-    ///
-    /// `state` must come from [`Registration::state_ptr`], as the C data of
-    /// an attachment of the state, and the caller must be a call that this
-    /// attachment made to run only from its `attach` until its
-    /// [`Attachment::shutdown`] or drop, which waits for the call; the
-    /// references must not outlive the call.
-    pub(crate) unsafe fn attached_of<'a>(state: *const T) -> (&'a T, Result<&'a T::Attached>) {
-        let offset = core::mem::offset_of!(Slot<T>, value);
-        // As `container_of!` does: `state` points `offset` bytes into a
-        // `Slot<T>`, with the provenance of the whole slot (`state_ptr`).
-        // SAFETY: the start of the slot is in the same allocation.
-        let slot = unsafe { state.byte_sub(offset) }.cast::<Slot<T>>();
-        // SAFETY: the attachment exists (caller's contract), so the slot is
-        // allocated and its `value` initialised (it is dropped after the
-        // attachments); both references are made from the slot pointer.
-        let (value, phase) = unsafe { (&*(*slot).value.get().cast::<T>(), &(*slot).phase) };
-        let attached = match phase.load(Ordering::Acquire) {
-            // SAFETY: `attached` is `Some` since `phase` became `ATTACHED`
-            // and is not written until the attachments were shut down, which
-            // waits for this call (slot invariant, caller's contract).
-            ATTACHED => unsafe { (*(*slot).attached.get()).as_ref() }.ok_or(ENODEV),
-            ATTACHING => Err(EAGAIN),
-            _ => Err(ENODEV),
-        };
-        (value, attached)
-    }
-
     /// The slot of `net`: only meaningful from the pernet callbacks of the
     /// registered operations, for which the core allocated it.
     fn slot(net: &Net) -> *const Slot<T> {
@@ -639,11 +670,11 @@ impl<T: Operations> Registration<T> {
     /// Only for the netns core, as `pernet_operations.init`, with a
     /// namespace being set up.
     pub(crate) unsafe fn init(net: *mut bindings::net) -> i32 {
-        let start = time::mono_ns();
+        let start = mono_ns();
         // SAFETY: the core holds the namespace during `init`.
         let net = unsafe { Net::from_raw(net) };
         let result = Self::init_slot(net);
-        T::init_done(net, &result, time::mono_ns().saturating_sub(start));
+        T::init_done(net, &result, mono_ns().saturating_sub(start));
         match result {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
@@ -734,7 +765,7 @@ impl<T: Operations> Registration<T> {
     /// Only for the netns core, as `pernet_operations.exit`, with a namespace
     /// set up by these operations, after its `pre_exit` and a grace period.
     pub(crate) unsafe fn exit(net: *mut bindings::net) {
-        let start = time::mono_ns();
+        let start = mono_ns();
         // SAFETY: the core holds the namespace during `exit`.
         let net = unsafe { Net::from_raw(net) };
         // SAFETY: `init` succeeded for this namespace, so the slot is
@@ -760,11 +791,11 @@ impl<T: Operations> Registration<T> {
             unsafe {
                 (*slot.value.get())
                     .assume_init_ref()
-                    .exit(net, time::mono_ns().saturating_sub(start));
+                    .exit(net, mono_ns().saturating_sub(start));
                 (*slot.value.get()).assume_init_drop();
             }
         }
-        T::exit_done(net, time::mono_ns().saturating_sub(start));
+        T::exit_done(net, mono_ns().saturating_sub(start));
     }
 }
 

@@ -2,46 +2,54 @@
 
 //! Per-network-namespace proc files (`/proc/net/<name>`) and seq_file output.
 //!
-//! A namespace's [`pernet`] state gets its own file in that namespace's
-//! `/proc/net` with a [`NetFile`] attachment: the file shows and updates that
-//! state only ([`NetShow`]), as `proc_create_net_single_write()` files of C
-//! subsystems do.
+//! A [`NetFile`] is a file in one namespace's `/proc/net` that shows and
+//! updates data of that namespace only ([`NetShow`]), as the
+//! `proc_create_net_single_write()` files of C subsystems do. Whose data it
+//! is and how it is kept is not this file's concern (per-namespace state,
+//! the `pernet` abstractions, attaches one to each namespace's state).
 //!
 //! C headers: [`include/linux/proc_fs.h`](srctree/include/linux/proc_fs.h),
 //! [`include/linux/seq_file.h`](srctree/include/linux/seq_file.h)
 //!
 //! # Examples
 //!
-//! ```ignore
-//! impl NetShow for MyNet {
-//!     const FILE: ProcFile = ProcFile { name: c_str!("mynet"), mode: 0o444 };
-//!     fn show(&self, _net: &Net, attached: Result<&Self::Attached>, m: &SeqFile) -> Result {
-//!         attached?;
-//!         seq_print!(m, "packets {}\n", self.packets());
+//! ```
+//! use kernel::{
+//!     c_str,
+//!     net::namespace::Net,
+//!     proc::{NetFile, NetShow, ProcFile, SeqFile},
+//!     seq_print,
+//! };
+//!
+//! struct Hello;
+//!
+//! impl NetShow for Hello {
+//!     fn show(&self, net: &Net, m: &SeqFile) -> Result {
+//!         seq_print!(m, "hello from namespace {}\n", net.inum());
 //!         Ok(())
 //!     }
 //! }
 //!
-//! impl pernet::Operations for MyNet {
-//!     type Attached = NetFile<Self>;
-//!     // ...
-//! }
+//! static HELLO: Hello = Hello;
+//! const FILE: ProcFile = ProcFile {
+//!     name: c_str!("rust_proc_doctest"),
+//!     mode: 0o444,
+//! };
+//!
+//! // SAFETY: `HELLO` is static: it outlives the file.
+//! let file = unsafe { NetFile::new(Net::init_net(), FILE, &HELLO) }?;
+//! // Waits for the readers; dropping it would too.
+//! file.remove();
+//! # Ok::<(), Error>(())
 //! ```
 
 use super::{
     bindings,
     compat::{self, CStr},
     net::Net,
-    pernet::{self, Attachment, Exit},
 };
-use core::{
-    ffi::c_void,
-    marker::PhantomData,
-    pin::Pin,
-    ptr::NonNull,
-    sync::atomic::{AtomicBool, Ordering},
-};
-use kernel::prelude::*;
+use core::{ffi::c_void, marker::PhantomData, ptr::NonNull};
+use kernel::{new_mutex, prelude::*, sync::Mutex};
 
 pub(crate) use compat::{seq_print, SeqFile};
 
@@ -103,23 +111,25 @@ type ShowFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void) -> i32;
 type WriteFn = unsafe extern "C" fn(*mut bindings::file, *mut u8, usize) -> i32;
 
 /// A file in one namespace's `/proc/net`, removed when dropped, or before
-/// by the [`NetFile`] that owns it in its namespace's `exit`.
+/// by [`NetFile::remove`].
 ///
 /// # Invariants
 ///
 /// `pde` is a live proc entry made by `proc_create_net_single_write`, not
-/// yet removed while `removed` is clear; it is removed once.
+/// yet removed while the flag under `removed` is clear; it is removed once,
+/// under that mutex.
 pub(crate) struct NetProcEntry {
     /// The entry.
     pde: NonNull<bindings::proc_dir_entry>,
-    /// Whether the entry was removed.
-    removed: AtomicBool,
+    /// Whether the entry was removed; held for the whole removal, so that
+    /// whoever comes second waits for it too.
+    removed: Pin<KBox<Mutex<bool>>>,
 }
 
 // SAFETY: a proc entry may be removed from any task that may sleep.
 unsafe impl Send for NetProcEntry {}
-// SAFETY: the only `&self` method, `remove`, removes the entry once, from
-// whichever task gets there first; it is private to this file.
+// SAFETY: the only `&self` method, `remove`, removes the entry once, under
+// the mutex.
 unsafe impl Sync for NetProcEntry {}
 
 impl NetProcEntry {
@@ -139,6 +149,8 @@ impl NetProcEntry {
         write: Option<WriteFn>,
         data: *mut c_void,
     ) -> Result<Self> {
+        // Charged to the memory cgroup of the caller, as the entry is.
+        let removed = KBox::pin_init(new_mutex!(false, "rnetns_proc"), GFP_KERNEL_ACCOUNT)?;
         // SAFETY: `net` is alive (type invariant of `Net`), so is its
         // `/proc/net`; `file.name` is a NUL-terminated static string; the
         // caller guarantees `data` for `show` and `write`.
@@ -169,26 +181,21 @@ impl NetProcEntry {
             unsafe { bindings::proc_set_user(pde.as_ptr(), uid, gid) };
         }
         // INVARIANT: `pde` was just created.
-        Ok(Self {
-            pde,
-            removed: AtomicBool::new(false),
-        })
+        Ok(Self { pde, removed })
     }
 
-    /// Removes the file, if that was not done yet. Waits for `show` and
-    /// `write` calls in progress to return; none start afterwards. May
-    /// sleep.
-    ///
-    /// Only the first call waits, so it must not be a `show` or `write` of
-    /// the file itself (which would wait for itself forever, and let a
-    /// later call return at once): private to this file, and only called by
-    /// the [`Attachment::shutdown`] of [`NetFile`], which needs the `exit`
-    /// callback's [`Exit`], and by `drop`.
+    /// Removes the file, if that was not done yet, and waits for `show`
+    /// and `write` calls in progress to return (whichever call removes it,
+    /// every call returns only once it is removed); none start afterwards.
+    /// A `show` or `write` of the file itself that removed it would wait for
+    /// itself forever. Sleeps.
     fn remove(&self) {
-        if !self.removed.swap(true, Ordering::AcqRel) {
-            // SAFETY: `removed` was clear, so `pde` is live (type
-            // invariant); it is removed once, here.
+        let mut removed = self.removed.lock();
+        if !*removed {
+            // SAFETY: the flag is clear, so `pde` is live (type invariant);
+            // it is removed once, here, under the mutex.
             unsafe { bindings::proc_remove(self.pde.as_ptr()) };
+            *removed = true;
         }
     }
 }
@@ -251,43 +258,27 @@ impl NetProcEntry {
 }
 
 /// What a namespace's `/proc/net` file ([`NetFile`]) shows and takes.
-pub(crate) trait NetShow: pernet::Operations {
-    /// Name and mode of the file.
-    const FILE: ProcFile;
-
-    /// Shows the state. Runs in process context and may sleep; never before
-    /// the proc file is made (while the state attaches) or after its
-    /// `exit` removed it. `attached` is the state's attachments, or the
-    /// error to refuse the call with because of the namespace's life
-    /// cycle: `EAGAIN` while they are being made (`init` runs: the file
-    /// may already be open then, when the registration sets up existing
-    /// namespaces), `ENODEV` once the teardown has begun (`pre_exit`),
-    /// until the file is removed (afterwards the proc core fails every
-    /// call with `EIO`); see [`pernet::Registration::attached_of`].
-    fn show(&self, net: &Net, attached: Result<&Self::Attached>, m: &SeqFile) -> Result;
+pub(crate) trait NetShow: Sync + Sized + 'static {
+    /// Shows the data. Runs in process context and may sleep; never after
+    /// the file was removed (afterwards the proc core fails every call with
+    /// `EIO`). The error is returned to the reader.
+    fn show(&self, net: &Net, m: &SeqFile) -> Result;
 
     /// Takes a write: `input` is the whole buffer of one `write(2)` (1 to
     /// `PAGE_SIZE - 1` bytes); the rest as for [`NetShow::show`]. The
     /// default refuses it with `EINVAL`.
-    fn write(
-        &self,
-        _ctx: &WriteContext<'_>,
-        _attached: Result<&Self::Attached>,
-        _input: &[u8],
-    ) -> Result {
+    fn write(&self, _ctx: &WriteContext<'_>, _input: &[u8]) -> Result {
         Err(EINVAL)
     }
 }
 
-/// A namespace's `/proc/net` file showing its [`pernet`] state: an
-/// [`Attachment`] of state that implements [`NetShow`]. Removing it (when
-/// the namespace's `exit` shuts the attachments down) waits for `show` and
-/// `write` calls in progress.
+/// A file in one namespace's `/proc/net` showing data of type `T`
+/// ([`NetShow`]). Removing it ([`NetFile::remove`], or dropping it) waits
+/// for `show` and `write` calls in progress.
 ///
 /// # Invariants
 ///
-/// The entry's data is the state of the attachment's owner, as
-/// [`pernet::Registration::state_ptr`] made it.
+/// The entry's data is a `*const T` valid until the entry is removed.
 pub(crate) struct NetFile<T: NetShow> {
     /// The file.
     entry: NetProcEntry,
@@ -295,39 +286,36 @@ pub(crate) struct NetFile<T: NetShow> {
     _t: PhantomData<T>,
 }
 
-// The entry's data is `state`, which the pernet registration keeps
-// initialised until this attachment is dropped. Only `exit` can call
-// `shutdown` (it needs an `Exit`): never a call of the file itself, for
-// which the removal would not wait.
-// SAFETY: `shutdown` and dropping it remove the file, waiting for calls in
-// progress (which is what makes `attached_of` sound in them).
-unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
+impl<T: NetShow> NetFile<T> {
+    /// Creates the file `file` in `net`'s `/proc/net`, showing `data`; owned
+    /// by the namespace's root user (see [`NetProcEntry`]). Sleeps.
+    ///
     /// # Safety
     ///
-    /// As [`Attachment::attach`].
-    unsafe fn attach(net: &Net, state: Pin<&T>) -> Result<Self> {
-        // SAFETY: this is `attach` of the state of `net` (caller's contract).
-        let data = unsafe { pernet::Registration::<T>::state_ptr(net) };
-        debug_assert!(core::ptr::eq(data, &*state));
-        let data = data.cast_mut().cast::<c_void>();
-        // SAFETY: `data` stays valid until the entry is dropped (caller's
-        // contract); the trampolines take it as made by `state_ptr`.
-        let entry =
-            unsafe { NetProcEntry::create(net, T::FILE, show::<T>, Some(write::<T>), data) };
+    /// `data` must stay valid for shared access until the file is removed
+    /// ([`NetFile::remove`] or drop).
+    pub(crate) unsafe fn new(net: &Net, file: ProcFile, data: *const T) -> Result<Self> {
+        let raw = data.cast_mut().cast::<c_void>();
+        // SAFETY: `data` stays valid until the entry is removed (caller's
+        // contract); the trampolines take the entry's data as a `T`.
+        let entry = unsafe { NetProcEntry::create(net, file, show::<T>, Some(write::<T>), raw) };
         let entry = entry.inspect_err(|_| {
             pr_err!(
                 "cannot create a /proc/net file in namespace {}: out of memory, or the name is taken (the proc core does not tell which)\n",
                 net.inum()
             );
         })?;
-        // INVARIANT: made with the state as data just above.
+        // INVARIANT: made with `data` as its data just above.
         Ok(Self {
             entry,
             _t: PhantomData,
         })
     }
 
-    fn shutdown(&self, _token: &Exit) {
+    /// Removes the file, if that was not done yet, waiting for the `show`
+    /// and `write` calls in progress (a call of the file itself would wait
+    /// for itself forever). Sleeps.
+    pub(crate) fn remove(&self) {
         self.entry.remove();
     }
 }
@@ -336,22 +324,19 @@ unsafe impl<T: NetShow> Attachment<T> for NetFile<T> {
 ///
 /// # Safety
 ///
-/// Only for the proc core, as `show` of a file made by [`NetFile::attach`].
+/// Only for the proc core, as `show` of a file made by [`NetFile::new`].
 unsafe extern "C" fn show<T: NetShow>(m: *mut bindings::seq_file, _v: *mut c_void) -> i32 {
     // SAFETY: the seq_file is being shown; the single-net seq_file holds
-    // its namespace while open.
+    // its namespace while open; the file's data is a `T`, valid until the
+    // file is removed, which waits for this call (`NetFile` invariant).
     let (data, net, m) = unsafe {
         (
-            bindings::rnetns_seq_pde_data(m).cast_const().cast::<T>(),
+            &*bindings::rnetns_seq_pde_data(m).cast_const().cast::<T>(),
             Net::from_raw(bindings::rnetns_seq_file_single_net(m)),
             SeqFile::from_raw(m.cast()),
         )
     };
-    // SAFETY: the file's data is from `state_ptr` (`NetFile` invariant) and
-    // this is a call of the file, which the `NetFile`'s `shutdown` and drop
-    // wait for.
-    let (state, attached) = unsafe { pernet::Registration::<T>::attached_of(data) };
-    match state.show(net, attached, m) {
+    match data.show(net, m) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -361,7 +346,7 @@ unsafe extern "C" fn show<T: NetShow>(m: *mut bindings::seq_file, _v: *mut c_voi
 ///
 /// # Safety
 ///
-/// Only for the proc core, as `write` of a file made by [`NetFile::attach`],
+/// Only for the proc core, as `write` of a file made by [`NetFile::new`],
 /// with a NUL-terminated kernel copy of `size` bytes written by the user.
 unsafe extern "C" fn write<T: NetShow>(
     file: *mut bindings::file,
@@ -369,19 +354,18 @@ unsafe extern "C" fn write<T: NetShow>(
     size: usize,
 ) -> i32 {
     // SAFETY: `file` is an open file of the proc file (contract above); `buf`
-    // holds `size` bytes for the duration of the call.
+    // holds `size` bytes for the duration of the call; the data as in
+    // `show`.
     let (data, ctx, input) = unsafe {
         (
-            bindings::rnetns_file_pde_data(file)
+            &*bindings::rnetns_file_pde_data(file)
                 .cast_const()
                 .cast::<T>(),
             WriteContext::from_raw(file),
             core::slice::from_raw_parts(buf.cast_const(), size),
         )
     };
-    // SAFETY: as in `show`.
-    let (state, attached) = unsafe { pernet::Registration::<T>::attached_of(data) };
-    match state.write(&ctx, attached, input) {
+    match data.write(&ctx, input) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
