@@ -93,7 +93,6 @@ REPLACE = {
     "src/ext/proc.rs": [
         ("    compat::{self, CStr},\n", ""),
         ("pub(crate) use compat::{seq_print, SeqFile};\n", "pub use crate::seq_file::SeqFile;\n"),
-        ('"rnetns_proc"', '"proc_net_file"'),
     ],
     "src/ext/netfilter.rs": [
         ('"rnetns_hooks"', '"nf_net_hooks"'),

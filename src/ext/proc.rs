@@ -38,8 +38,9 @@
 //!
 //! // SAFETY: `HELLO` is static: it outlives the file.
 //! let file = unsafe { NetFile::new(Net::init_net(), FILE, &HELLO) }?;
-//! // Waits for the readers; dropping it would too.
-//! file.remove();
+//! // Waits for the readers; so does dropping it.
+//! // SAFETY: not a call of the file; nothing else removes it.
+//! unsafe { file.remove() };
 //! # Ok::<(), Error>(())
 //! ```
 
@@ -48,8 +49,13 @@ use super::{
     compat::{self, CStr},
     net::Net,
 };
-use core::{ffi::c_void, marker::PhantomData, ptr::NonNull};
-use kernel::{new_mutex, prelude::*, sync::Mutex};
+use core::{
+    ffi::c_void,
+    marker::PhantomData,
+    ptr::NonNull,
+    sync::atomic::{AtomicBool, Ordering},
+};
+use kernel::prelude::*;
 
 pub(crate) use compat::{seq_print, SeqFile};
 
@@ -116,20 +122,18 @@ type WriteFn = unsafe extern "C" fn(*mut bindings::file, *mut u8, usize) -> i32;
 /// # Invariants
 ///
 /// `pde` is a live proc entry made by `proc_create_net_single_write`, not
-/// yet removed while the flag under `removed` is clear; it is removed once,
-/// under that mutex.
+/// yet removed while `removed` is clear; it is removed once.
 pub(crate) struct NetProcEntry {
     /// The entry.
     pde: NonNull<bindings::proc_dir_entry>,
-    /// Whether the entry was removed; held for the whole removal, so that
-    /// whoever comes second waits for it too.
-    removed: Pin<KBox<Mutex<bool>>>,
+    /// Whether the entry was removed.
+    removed: AtomicBool,
 }
 
 // SAFETY: a proc entry may be removed from any task that may sleep.
 unsafe impl Send for NetProcEntry {}
-// SAFETY: the only `&self` method, `remove`, removes the entry once, under
-// the mutex.
+// SAFETY: the only `&self` method, `remove`, removes the entry once, from
+// whichever caller gets there first.
 unsafe impl Sync for NetProcEntry {}
 
 impl NetProcEntry {
@@ -149,8 +153,6 @@ impl NetProcEntry {
         write: Option<WriteFn>,
         data: *mut c_void,
     ) -> Result<Self> {
-        // Charged to the memory cgroup of the caller, as the entry is.
-        let removed = KBox::pin_init(new_mutex!(false, "rnetns_proc"), GFP_KERNEL_ACCOUNT)?;
         // SAFETY: `net` is alive (type invariant of `Net`), so is its
         // `/proc/net`; `file.name` is a NUL-terminated static string; the
         // caller guarantees `data` for `show` and `write`.
@@ -181,21 +183,26 @@ impl NetProcEntry {
             unsafe { bindings::proc_set_user(pde.as_ptr(), uid, gid) };
         }
         // INVARIANT: `pde` was just created.
-        Ok(Self { pde, removed })
+        Ok(Self {
+            pde,
+            removed: AtomicBool::new(false),
+        })
     }
 
     /// Removes the file, if that was not done yet, and waits for `show`
-    /// and `write` calls in progress to return (whichever call removes it,
-    /// every call returns only once it is removed); none start afterwards.
-    /// A `show` or `write` of the file itself that removed it would wait for
-    /// itself forever. Sleeps.
-    fn remove(&self) {
-        let mut removed = self.removed.lock();
-        if !*removed {
-            // SAFETY: the flag is clear, so `pde` is live (type invariant);
-            // it is removed once, here, under the mutex.
+    /// and `write` calls in progress to return; none start afterwards.
+    /// Sleeps.
+    ///
+    /// # Safety
+    ///
+    /// Only the first call waits: it must not be a `show` or `write` of the
+    /// file itself (which would wait for itself forever), and no other call
+    /// may run meanwhile (it would return before the calls in progress do).
+    unsafe fn remove(&self) {
+        if !self.removed.swap(true, Ordering::AcqRel) {
+            // SAFETY: `removed` was clear, so `pde` is live (type
+            // invariant); it is removed once, here.
             unsafe { bindings::proc_remove(self.pde.as_ptr()) };
-            *removed = true;
         }
     }
 }
@@ -203,7 +210,9 @@ impl NetProcEntry {
 impl Drop for NetProcEntry {
     /// Removes the file if `remove` did not.
     fn drop(&mut self) {
-        self.remove();
+        // SAFETY: a file call cannot own the entry, and nothing else can
+        // call `remove` during the drop (`&mut self`).
+        unsafe { self.remove() };
     }
 }
 
@@ -274,7 +283,7 @@ pub(crate) trait NetShow: Sync + Sized + 'static {
 
 /// A file in one namespace's `/proc/net` showing data of type `T`
 /// ([`NetShow`]). Removing it ([`NetFile::remove`], or dropping it) waits
-/// for `show` and `write` calls in progress.
+/// for the `show` and `write` calls in progress.
 ///
 /// # Invariants
 ///
@@ -313,10 +322,16 @@ impl<T: NetShow> NetFile<T> {
     }
 
     /// Removes the file, if that was not done yet, waiting for the `show`
-    /// and `write` calls in progress (a call of the file itself would wait
-    /// for itself forever). Sleeps.
-    pub(crate) fn remove(&self) {
-        self.entry.remove();
+    /// and `write` calls in progress; dropping it does the same. Sleeps.
+    ///
+    /// # Safety
+    ///
+    /// Not from a `show` or `write` of the file itself (it would wait for
+    /// itself forever), and not while another `remove` of the file may run
+    /// (only the first call waits).
+    pub(crate) unsafe fn remove(&self) {
+        // SAFETY: the caller's contract.
+        unsafe { self.entry.remove() };
     }
 }
 

@@ -265,6 +265,9 @@ unsafe impl<T: WithFile> Attachment<T> for StateFile<T> {
     }
 
     fn shutdown(&self, _token: &Exit) {
-        self.0.remove();
+        // SAFETY: only the `exit` callback has an `Exit`: it is not a call
+        // of the file, and it shuts the attachments down once, before it
+        // drops them.
+        unsafe { self.0.remove() };
     }
 }
