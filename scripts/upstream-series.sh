@@ -81,12 +81,16 @@ if [ ! -d "$base/.git" ]; then
 	git -C "$base.tmp" tag pristine
 	mv "$base.tmp" "$base"
 fi
+# Kbuild keeps the absolute paths of both trees in its commands: the same
+# paths every time, even through a symbolic link, keep a rebuild incremental.
+base=$(readlink -f "$base")
 git -C "$base" am --abort >/dev/null 2>&1 || true
 git -C "$base" checkout -q --detach pristine
 git -C "$base" -c user.name=check -c user.email=check@localhost am -q "${patches[@]}" ||
 	die "the series does not apply with git am to the whole 7.2 tree"
 commits=($(git -C "$base" rev-list --reverse pristine..HEAD))
 mkdir -p "$obj"
+obj=$(readlink -f "$obj")
 cp "$(rnetns_kdir normal)/.config" "$obj/.config" 2>/dev/null ||
 	die "no 7.2 normal test kernel to take the configuration from: run scripts/setup.sh 7.2:normal"
 "$base/scripts/config" --file "$obj/.config" -e SAMPLES -e SAMPLES_RUST -m SAMPLE_RUST_PERNET \

@@ -406,8 +406,10 @@ def cmd_series(top, tree, work, out):
     rust = [os.path.join(dp, f) for dp, _, fs in os.walk(gen) for f in fs if f.endswith(".rs")]
     subprocess.run([os.environ.get("RUSTFMT", "rustfmt"), "--edition", "2021", "--config-path",
                     os.path.join(tree, ".rustfmt.toml"), *rust], check=True)
-    ident = subprocess.run(["git", "-C", top, "var", "GIT_AUTHOR_IDENT"], check=True,
-                           capture_output=True, text=True).stdout.rsplit(" ", 2)[0]
+    # The project's identity: the author of the commit the sources are at
+    # (a clone need not have user.name and user.email configured).
+    ident = subprocess.run(["git", "-C", top, "log", "-1", "--format=%an <%ae>"], check=True,
+                           capture_output=True, text=True).stdout.strip()
     date = subprocess.run(["git", "-C", top, "log", "-1", "--format=%cI"], check=True,
                           capture_output=True, text=True).stdout.strip()
     name, email = re.match(r"(.*) <(.*)>", ident).groups()
