@@ -93,16 +93,19 @@ mkdir -p "$obj"
 obj=$(readlink -f "$obj")
 cp "$(rnetns_kdir normal)/.config" "$obj/.config" 2>/dev/null ||
 	die "no 7.2 normal test kernel to take the configuration from: run scripts/setup.sh 7.2:normal"
-"$base/scripts/config" --file "$obj/.config" -e SAMPLES -e SAMPLES_RUST -m SAMPLE_RUST_PERNET \
-	-e KUNIT -e RUST_KERNEL_DOCTESTS
 kmk() { make -C "$base" O="$obj" LLVM="$RNETNS_LLVM" -j"$(nproc)" "$@"; }
-kmk -s olddefconfig >/dev/null
-grep -q '^CONFIG_SAMPLE_RUST_PERNET=m' "$obj/.config" || true # absent until the sample's patch
+# The options on top of the test kernel's, set again after each patch: the
+# sample's exists from its patch on (olddefconfig drops it before).
+configure() {
+	"$base/scripts/config" --file "$obj/.config" -e SAMPLES -e SAMPLES_RUST \
+		-m SAMPLE_RUST_PERNET -e KUNIT -e RUST_KERNEL_DOCTESTS
+	kmk -s olddefconfig >/dev/null
+}
 i=0
 for c in "${commits[@]}"; do
 	i=$((i + 1))
 	git -C "$base" checkout -q --detach "$c"
-	kmk -s olddefconfig >/dev/null
+	configure
 	rnetns_stage "in-tree build after patch $i/${#commits[@]}" "$RNETNS_LOGS/upstream-build-$i.log" \
 		kmk KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings vmlinux modules ||
 		die "the tree does not build after patch $i: $(git -C "$base" log -1 --format=%s "$c")"
@@ -110,7 +113,7 @@ done
 grep -q '^CONFIG_SAMPLE_RUST_PERNET=m' "$obj/.config" || die "the sample is not configured after the last patch"
 rnetns_stage "rustfmtcheck" "$RNETNS_LOGS/upstream-rustfmt.log" kmk rustfmtcheck ||
 	die "make rustfmtcheck fails on the series"
-rnetns_stage "CLIPPY=1" "$RNETNS_LOGS/upstream-clippy.log" kmk CLIPPY=1 KRUSTFLAGS=-Dwarnings vmlinux modules ||
+rnetns_stage "CLIPPY=1" "$RNETNS_LOGS/upstream-clippy.log" kmk CLIPPY=1 KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings vmlinux modules ||
 	die "clippy warns on the series"
 if grep -E '^(warning|error)' "$RNETNS_LOGS/upstream-clippy.log"; then die "clippy warns on the series"; fi
 rnetns_stage "rustdoc" "$RNETNS_LOGS/upstream-rustdoc.log" kmk rustdoc ||

@@ -221,6 +221,8 @@ pub(crate) struct SkBuff(Opaque<bindings::sk_buff>);
 impl SkBuff {
     /// The packet's length at this hook (`skb->len`): from the network
     /// header on, headers included.
+    // Never empty at a hook (it holds its network header): no `is_empty`.
+    #[allow(clippy::len_without_is_empty)]
     #[inline(always)]
     pub(crate) fn len(&self) -> u32 {
         // SAFETY: the packet is valid for the hook call (type invariant).
@@ -336,6 +338,12 @@ impl<T: Observe> HookOps<T> {
             .get()
             .cast::<bindings::nf_hook_ops>()
             .wrapping_add(i)
+    }
+}
+
+impl<T: Observe> Default for HookOps<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -286,6 +286,12 @@ impl Id {
     }
 }
 
+impl Default for Id {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// [`Slot::phase`]: the attachments are being made (`init`).
 const ATTACHING: u8 = 0;
 /// [`Slot::phase`]: the attachments are made; the teardown has not begun.
