@@ -87,7 +87,7 @@
 //! // Sets up every namespace that exists; dropping it tears them down.
 //! let reg = Registration::register(&CALLBACKS)?;
 //! let init = NetRef::get(Net::init_net()).ok_or(ENODEV)?;
-//! let (state, _) = reg.attached(&init)?;
+//! let (state, ()) = reg.attached(&init)?;
 //! assert_eq!(state.inum, init.inum());
 //! *state.lock.lock() += 1;
 //! // The id is taken while registered.
