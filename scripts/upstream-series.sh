@@ -18,8 +18,9 @@
 #            CONFIG_RUST_KERNEL_DOCTESTS; then rustfmtcheck, CLIPPY=1 and
 #            rustdoc of the last; then boots that kernel (qemu/run --kdir):
 #            the KUnit doctests, and the sample loaded, namespaces made, its
-#            file shown, unloaded, kernel log clean. About 45 minutes on a
-#            2-core machine (README, "The kernel crate series").
+#            file shown, unloaded, kernel log clean. About 20 minutes
+#            from nothing on a 2-core machine, 5 once the tree is built
+#            (README, "The kernel crate series").
 source "$(dirname "$0")/lib.sh"
 mode= out=
 while [ $# -gt 0 ]; do
@@ -107,13 +108,13 @@ for c in "${commits[@]}"; do
 	git -C "$base" checkout -q --detach "$c"
 	configure
 	rnetns_stage "in-tree build after patch $i/${#commits[@]}" "$RNETNS_LOGS/upstream-build-$i.log" \
-		kmk KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings vmlinux modules ||
+		kmk KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings bzImage modules ||
 		die "the tree does not build after patch $i: $(git -C "$base" log -1 --format=%s "$c")"
 done
 grep -q '^CONFIG_SAMPLE_RUST_PERNET=m' "$obj/.config" || die "the sample is not configured after the last patch"
 rnetns_stage "rustfmtcheck" "$RNETNS_LOGS/upstream-rustfmt.log" kmk rustfmtcheck ||
 	die "make rustfmtcheck fails on the series"
-rnetns_stage "CLIPPY=1" "$RNETNS_LOGS/upstream-clippy.log" kmk CLIPPY=1 KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings vmlinux modules ||
+rnetns_stage "CLIPPY=1" "$RNETNS_LOGS/upstream-clippy.log" kmk CLIPPY=1 KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings bzImage modules ||
 	die "clippy warns on the series"
 if grep -E '^(warning|error)' "$RNETNS_LOGS/upstream-clippy.log"; then die "clippy warns on the series"; fi
 rnetns_stage "rustdoc" "$RNETNS_LOGS/upstream-rustdoc.log" kmk rustdoc ||
@@ -124,7 +125,10 @@ log "upstream series: every patch builds; rustfmt, clippy and rustdoc clean"
 # Boot it: the doctests run as KUnit at boot; then the sample.
 ko=$obj/samples/rust/rust_pernet.ko
 mkdir -p "$work/scratch"
-"$RNETNS_TOP/qemu/run" --kdir "$obj" --scratch "$work/scratch" --timeout 1200 -- \
+# The test kernels' configuration runs no KUnit suite at boot (a filter
+# that matches none); here the doctests' suite runs.
+"$RNETNS_TOP/qemu/run" --kdir "$obj" --scratch "$work/scratch" --timeout 1200 \
+	--append "kunit.filter_glob=rust_doctests_kernel" -- \
 	env RNETNS_SAMPLE_KO="$ko" bash "$RNETNS_TOP/tests/upstream-sample.sh" | tee "$RNETNS_LOGS/upstream-boot.log"
 rc=${PIPESTATUS[0]}
 [ "$rc" = 0 ] || die "the booted series kernel failed (qemu/run exit $rc): $RNETNS_LOGS/upstream-boot.log"

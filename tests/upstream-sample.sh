@@ -22,9 +22,13 @@ doctests=$(grep -E '^\[ *[0-9.]+\] +(not )?ok [0-9]+ rust_doctests_kernel' <<<"$
 echo "# ${doctests:-no rust_doctests_kernel result in the kernel log}"
 grep -E '# rust_doctests_kernel: pass:' <<<"$log" | sed 's/^\[[^]]*\] */# /'
 check "the kernel crate's doctests (KUnit, at boot) passed" grep -qE ' ok [0-9]+ rust_doctests_kernel' <<<"$doctests"
-new=$(grep -cE 'rust_doctest_kernel_(net_(namespace|netfilter|pernet)|proc)' <<<"$log")
-echo "# $new doctest lines of the series' files in the kernel log"
-check "the doctests include those of the series' files" test "$new" -gt 0
+# The series' own: rust_doctest_kernel_net_namespace_rs_0 and the like.
+ours='rust_doctest_kernel_(net_(namespace|netfilter|pernet)|proc)_'
+passed=$(grep -cE "^\[[^]]*\] +ok [0-9]+ $ours" <<<"$log")
+failed_ours=$(grep -cE "not ok [0-9]+ $ours" <<<"$log")
+grep -E "^\[[^]]*\] +ok [0-9]+ $ours" <<<"$log" | sed 's/^\[[^]]*\] */# /'
+check "the series' doctests ran and passed ($passed passed, $failed_ours failed)" \
+	test "$passed" -gt 0 -a "$failed_ours" = 0
 
 ip netns add before
 check "insmod rust_pernet.ko" insmod "$ko"
