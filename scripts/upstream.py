@@ -45,6 +45,7 @@ FILES = {
     "src/ext/pernet/attach.rs": "rust/kernel/net/pernet/attach.rs",
     "src/ext/netfilter.rs": "rust/kernel/net/netfilter.rs",
     "src/ext/proc.rs": "rust/kernel/proc.rs",
+    "src/ext/genetlink.rs": "rust/kernel/net/genetlink.rs",
 }
 
 # Module of the abstraction layer -> its path in the kernel crate.
@@ -54,6 +55,7 @@ MODULES = {
     "netfilter": "net::netfilter",
     "pernet": "net::pernet",
     "proc": "proc",
+    "genetlink": "net::genetlink",
 }
 
 # The helpers of src/ext/helpers.c that the series' files use, by the file
@@ -77,6 +79,28 @@ HELPERS = {
         "file_single_net",
         "seq_pde_data",
         "file_pde_data",
+    ],
+    "genetlink.c": [
+        "genlmsg_new",
+        "nlmsg_free",
+        "genlmsg_end",
+        "genlmsg_cancel",
+        "genlmsg_reply",
+        "genlmsg_multicast_netns",
+        "genl_has_listeners",
+        "nla_put_uint",
+        "nla_nest_start",
+        "nla_nest_end",
+        "nla_nest_cancel",
+        "genl_info_dump",
+        "genl_info_net",
+        "genl_attrdata",
+        "genl_attrlen",
+        "nla_ok",
+        "nla_next",
+        "nla_type",
+        "skb_sock_net",
+        "skb_len",
     ],
 }
 
@@ -250,6 +274,7 @@ def c_functions(text):
 HELPER_HEADERS = {
     "net.c": ["<net/net_namespace.h>", "<net/netns/generic.h>"],
     "proc.c": ["<linux/fs.h>", "<linux/proc_fs.h>", "<linux/seq_file.h>", "<linux/seq_file_net.h>"],
+    "genetlink.c": ["<net/genetlink.h>", "<net/netlink.h>", "<net/sock.h>"],
 }
 
 
@@ -283,7 +308,13 @@ def cmd_helpers(top, tree, out):
             else:
                 body.append(f"__rust_helper {ret}")
                 body.append(rest)
-            body += definition[1:]
+            # Continuation lines of the parameters, aligned with the new
+            # open parenthesis (tabs, then spaces, as checkpatch wants).
+            col = len(body[-1].expandtabs(8).split("(", 1)[0]) + 1
+            for cont in definition[1:]:
+                if cont.startswith((" ", "\t")) and definition.index(cont) < definition.index("{"):
+                    cont = "\t" * (col // 8) + " " * (col % 8) + cont.strip()
+                body.append(cont)
         path = os.path.join(out, "rust/helpers", fname)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
@@ -302,7 +333,10 @@ SERIES = [
     ("0004-proc", ["rust/kernel/proc.rs", "rust/kernel/lib.rs", "MAINTAINERS"]),
     ("0005-pernet", ["rust/kernel/net/pernet.rs", "rust/kernel/net/pernet/attach.rs",
                      "rust/kernel/net.rs", "MAINTAINERS"]),
-    ("0006-sample", ["samples/rust/rust_pernet.rs", "samples/rust/Kconfig",
+    ("0006-genetlink", ["rust/kernel/net/genetlink.rs", "rust/helpers/genetlink.c",
+                        "rust/helpers/helpers.c", "rust/bindings/bindings_helper.h",
+                        "rust/kernel/net.rs", "MAINTAINERS"]),
+    ("0007-sample", ["samples/rust/rust_pernet.rs", "samples/rust/Kconfig",
                      "samples/rust/Makefile", "MAINTAINERS"]),
 ]
 
@@ -319,6 +353,7 @@ EDITS = {
     "rust/helpers/helpers.c": {
         "0001-helpers": [('#include "mutex.c"', ['#include "net.c"']),
                        ('#include "poll.c"', ['#include "proc.c"'])],
+        "0006-genetlink": [('#include "fs.c"', ['#include "genetlink.c"'])],
     },
     "rust/bindings/bindings_helper.h": {
         "0001-helpers": [
@@ -329,17 +364,26 @@ EDITS = {
             ("const size_t RUST_CONST_HELPER_PAGE_SIZE = PAGE_SIZE;",
              ["const size_t RUST_CONST_HELPER_NET_GENERIC_PTR = offsetof(struct net_generic, ptr);"]),
         ],
+        "0006-genetlink": [
+            ("#include <linux/xarray.h>", ["#include <net/genetlink.h>"]),
+            ("const size_t RUST_CONST_HELPER_NET_GENERIC_PTR = offsetof(struct net_generic, ptr);", [
+                "const size_t RUST_CONST_HELPER_GENLMSG_DEFAULT_SIZE = GENLMSG_DEFAULT_SIZE;",
+                "const size_t RUST_CONST_HELPER_NLA_HDRLEN = NLA_HDRLEN;",
+                "const u8 RUST_CONST_HELPER_GENL_MCAST_CAP_NET_ADMIN = GENL_MCAST_CAP_NET_ADMIN;",
+            ]),
+        ],
     },
     "rust/kernel/net.rs": {
         "0002-namespace": [("//! Networking.", ["", "pub mod namespace;"])],
         "0003-netfilter": [("pub mod namespace;", ["#[cfg(CONFIG_NETFILTER)]", "pub mod netfilter;"])],
         "0005-pernet": [("pub mod netfilter;", ["pub mod pernet;"])],
+        "0006-genetlink": [("//! Networking.\n", ["pub mod genetlink;"])],
     },
     "rust/kernel/lib.rs": {
         "0004-proc": [("pub mod prelude;", None), ("pub mod print;", ["#[cfg(all(CONFIG_NET, CONFIG_PROC_FS))]", "pub mod proc;"])],
     },
     "samples/rust/Kconfig": {
-        "0006-sample": [("\t  the module will be called rust_misc_device.\n\n\t  If unsure, say N.", [
+        "0007-sample": [("\t  the module will be called rust_misc_device.\n\n\t  If unsure, say N.", [
             "",
             "config SAMPLE_RUST_PERNET",
             "\ttristate \"Per-network-namespace state\"",
@@ -356,7 +400,7 @@ EDITS = {
         ])],
     },
     "samples/rust/Makefile": {
-        "0006-sample": [("obj-$(CONFIG_SAMPLE_RUST_MISC_DEVICE)\t\t+= rust_misc_device.o",
+        "0007-sample": [("obj-$(CONFIG_SAMPLE_RUST_MISC_DEVICE)\t\t+= rust_misc_device.o",
                          ["obj-$(CONFIG_SAMPLE_RUST_PERNET)\t\t+= rust_pernet.o"])],
     },
 }
@@ -366,7 +410,8 @@ MAINTAINERS_FILES = {
     "0003-netfilter": ["rust/kernel/net/netfilter.rs"],
     "0004-proc": ["rust/kernel/proc.rs"],
     "0005-pernet": ["rust/kernel/net/pernet.rs", "rust/kernel/net/pernet/"],
-    "0006-sample": ["samples/rust/rust_pernet.rs"],
+    "0006-genetlink": ["rust/helpers/genetlink.c", "rust/kernel/net/genetlink.rs"],
+    "0007-sample": ["samples/rust/rust_pernet.rs"],
 }
 
 

@@ -398,7 +398,7 @@ impl<D: Send + Sync + 'static> Family<D> {
     /// Whether anybody in `net` listens to group `group` (an index into the
     /// groups), `genl_has_listeners()`: false while the family is not
     /// registered. Cheap: until a socket first joins a group of this
-    /// module's families one load (see [`SUBSCRIBED`]), then two loads and
+    /// module's families one load (see `SUBSCRIBED`), then two loads and
     /// one call that tests a bit. As racy as `genl_has_listeners()`: a
     /// socket joining meanwhile may or may not be counted. Out of line, so
     /// that the benchmark counts its instructions by symbol.
