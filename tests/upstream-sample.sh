@@ -23,7 +23,7 @@ echo "# ${doctests:-no rust_doctests_kernel result in the kernel log}"
 grep -E '# rust_doctests_kernel: pass:' <<<"$log" | sed 's/^\[[^]]*\] */# /'
 check "the kernel crate's doctests (KUnit, at boot) passed" grep -qE ' ok [0-9]+ rust_doctests_kernel' <<<"$doctests"
 # The series' own: rust_doctest_kernel_net_namespace_rs_0 and the like.
-ours='rust_doctest_kernel_(net_(namespace|netfilter|pernet)|proc)_'
+ours='rust_doctest_kernel_(net_(genetlink|namespace|netfilter|pernet)|proc)_'
 passed=$(grep -cE "^\[[^]]*\] +ok [0-9]+ $ours" <<<"$log")
 failed_ours=$(grep -cE "not ok [0-9]+ $ours" <<<"$log")
 grep -E "^\[[^]]*\] +ok [0-9]+ $ours" <<<"$log" | sed 's/^\[[^]]*\] */# /'

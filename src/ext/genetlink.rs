@@ -20,16 +20,53 @@
 //!
 //! # Examples
 //!
-//! ```ignore
-//! static POLICY: [Policy; 2] = [Policy::UNSPEC, Policy::u32()];
-//! static OPS: Ops<2> = Ops([
-//!     Op::doit::<MyGet>(CMD_GET, &POLICY, 0),
-//!     Op::dumpit::<MyGet>(CMD_GET, 0),
-//! ]);
-//! static GROUPS: [MulticastGroup; 1] = [MulticastGroup::new(b"events\0", true)];
-//! static FAMILY: Family<MyData> = Family::new(b"my\0", 1, &OPS.0, &GROUPS);
+//! ```
+//! use kernel::net::{
+//!     genetlink::{DoIt, Dump, DumpDone, DumpIt, Family, MulticastGroup, Op, Policy, Request},
+//!     namespace::Net,
+//! };
 //!
-//! let reg = FAMILY.register(module, Arc::new(data, GFP_KERNEL)?)?;
+//! const CMD_GET: u8 = 1;
+//! const ATTR_VALUE: u16 = 1;
+//!
+//! struct Counter {
+//!     value: u32,
+//! }
+//!
+//! struct Get;
+//!
+//! impl DoIt<Counter> for Get {
+//!     fn doit(data: &Counter, req: &Request<'_>) -> Result {
+//!         req.reply(CMD_GET, |msg| msg.put_u32(ATTR_VALUE, data.value))
+//!     }
+//! }
+//!
+//! impl DumpIt<Counter> for Get {
+//!     // Whether the dump's one message was put.
+//!     type Cursor = bool;
+//!     fn dumpit(data: &Counter, dump: &mut Dump<'_, bool>) -> Result<DumpDone> {
+//!         if !*dump.cursor() {
+//!             if !dump.put(CMD_GET, |msg| msg.put_u32(ATTR_VALUE, data.value))? {
+//!                 return Ok(DumpDone::More);
+//!             }
+//!             *dump.cursor() = true;
+//!         }
+//!         Ok(DumpDone::Done)
+//!     }
+//! }
+//!
+//! static POLICY: [Policy; 2] = [Policy::UNSPEC, Policy::u32()];
+//! static OPS: [Op<Counter>; 2] = [
+//!     Op::doit::<Get>(CMD_GET, &POLICY, 0),
+//!     Op::dumpit::<Get>(CMD_GET, 0),
+//! ];
+//! static GROUPS: [MulticastGroup; 1] = [MulticastGroup::new(b"events\0", false)];
+//! static FAMILY: Family<Counter> = Family::new(b"counter\0", 1, &OPS, &GROUPS);
+//!
+//! // A module's `init` registers it; dropping the registration unregisters:
+//! // let reg = FAMILY.register(module, Arc::new(Counter { value: 42 }, GFP_KERNEL)?)?;
+//! // Not registered, nobody listens.
+//! assert!(!FAMILY.has_listeners(Net::init_net(), 0));
 //! ```
 
 use super::{bindings, net::Net};
