@@ -311,8 +311,10 @@ def cmd_helpers(top, tree, out):
             # Continuation lines of the parameters, aligned with the new
             # open parenthesis (tabs, then spaces, as checkpatch wants).
             col = len(body[-1].expandtabs(8).split("(", 1)[0]) + 1
+            in_params = True
             for cont in definition[1:]:
-                if cont.startswith((" ", "\t")) and definition.index(cont) < definition.index("{"):
+                in_params = in_params and cont != "{"
+                if in_params:
                     cont = "\t" * (col // 8) + " " * (col % 8) + cont.strip()
                 body.append(cont)
         path = os.path.join(out, "rust/helpers", fname)

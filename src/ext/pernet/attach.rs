@@ -91,7 +91,7 @@ use crate::ext::{
     netfilter::{HookSet, HookStatus, NetData, NetHooks, Observe},
     proc::{NetFile, NetShow, ProcFile, SeqFile, WriteContext},
 };
-use core::pin::Pin;
+use core::{pin::Pin, sync::atomic::Ordering};
 use kernel::prelude::*;
 
 // The state of `T` in `net`'s slot: a `NetHooks<T>` is made only by its
@@ -214,7 +214,7 @@ impl<T: Operations> FileData<T> {
         // file exists and the state, which is dropped after it, is
         // initialised.
         let value = unsafe { (*slot.value.get()).assume_init_ref() };
-        let attached = match slot.phase.load(core::sync::atomic::Ordering::Acquire) {
+        let attached = match slot.phase.load(Ordering::Acquire) {
             // SAFETY: `attached` is `Some` since `phase` became `ATTACHED`
             // and is not written until the attachments were shut down, which
             // waits for this call (slot invariant, type invariant).
